@@ -1,0 +1,189 @@
+//! `meshpeers inspect`: what a store holds and whether its namespace is in order.
+
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cli::InspectArgs;
+use crate::error::exit;
+use crate::jsstring::JsString;
+use crate::output;
+use crate::peers::Namespace;
+use crate::peers::findings::{self, Finding};
+use crate::settings::Settings;
+use crate::store::{BackendKind, OriginInfo, area_bytes};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InspectReport {
+    backend: BackendKind,
+    location: String,
+    origin: Option<String>,
+    origins: Vec<OriginInfo>,
+    schema_version: Option<JsString>,
+    /// `mesh:peer:*` records.
+    peer_count: usize,
+    /// Entries of `mesh:peers:index`.
+    indexed_count: usize,
+    namespace_bytes: u64,
+    origin_bytes: u64,
+    key_record: Option<KeyRecordSummary>,
+    other_keys: Vec<OtherKey>,
+    findings: Vec<Finding>,
+}
+
+#[derive(Serialize)]
+struct OtherKey {
+    key: JsString,
+    bytes: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyRecordSummary {
+    /// `jwk` (the app's plain key, stored in the clear) or `unknown`.
+    kind: &'static str,
+    alg: Option<String>,
+}
+
+fn summarize_key_record(raw: &JsString) -> KeyRecordSummary {
+    let v: Option<Value> = serde_json::from_str(&raw.to_string_lossy()).ok();
+    let field = |n: &str| {
+        v.as_ref()
+            .and_then(|v| v.get(n))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    match field("kty").as_deref() {
+        Some("oct") => KeyRecordSummary {
+            kind: "jwk",
+            alg: field("alg"),
+        },
+        _ => KeyRecordSummary {
+            kind: "unknown",
+            alg: None,
+        },
+    }
+}
+
+pub fn run(settings: &Settings, _args: &InspectArgs) -> Result<u8> {
+    let store = settings.open_store()?;
+    let ns = Namespace::new(&store.area, &settings.prefix);
+    let (peers, problems) = ns.load_peers();
+    let report = InspectReport {
+        backend: store.kind,
+        location: store.location.clone(),
+        origin: store.origin.clone(),
+        origins: store.origins(),
+        schema_version: ns.schema_version().cloned(),
+        peer_count: ns.records().count(),
+        indexed_count: ns.index_ids().len(),
+        namespace_bytes: ns.bytes(),
+        origin_bytes: area_bytes(&store.area),
+        key_record: ns.key_record().map(summarize_key_record),
+        other_keys: ns
+            .other_keys()
+            .map(|(k, bytes)| OtherKey {
+                key: k.clone(),
+                bytes,
+            })
+            .collect(),
+        findings: findings::structural(&ns, &problems, &peers),
+    };
+    if settings.json {
+        output::print_json(&report)?;
+    } else {
+        print_human(&report, &settings.prefix)?;
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn print_human(r: &InspectReport, prefix: &str) -> Result<()> {
+    let key = match &r.key_record {
+        None => "none".to_owned(),
+        Some(k) if k.kind == "jwk" => format!(
+            "plain JWK ({}), stored in the clear",
+            k.alg.as_deref().unwrap_or("no alg")
+        ),
+        Some(_) => "present, not a key format meshpeers knows".to_owned(),
+    };
+    let rows = vec![
+        (
+            "store",
+            format!("{} ({})", output::escape(&r.location), r.backend),
+        ),
+        (
+            "origin",
+            r.origin
+                .as_deref()
+                .map_or("(none: a flat dump names no origin)".into(), |o| {
+                    output::escape(o).into_owned()
+                }),
+        ),
+        (
+            "schema",
+            r.schema_version.as_ref().map_or("none".into(), |v| {
+                output::escape(&v.to_string_lossy()).into_owned()
+            }),
+        ),
+        (
+            "peers",
+            format!("{} records, {} in the index", r.peer_count, r.indexed_count),
+        ),
+        (
+            "namespace",
+            format!(
+                "{} under {}",
+                output::bytes(r.namespace_bytes),
+                output::escape(prefix)
+            ),
+        ),
+        (
+            "origin size",
+            format!(
+                "{} of {} quota",
+                output::bytes(r.origin_bytes),
+                output::bytes(crate::store::QUOTA_BYTES)
+            ),
+        ),
+        ("key record", key),
+    ];
+    output::print(output::kv_table(&rows))?;
+
+    if r.origins.len() > 1 {
+        let mut t = output::table(["ORIGIN", "KEYS", "BYTES"]);
+        for o in &r.origins {
+            t.add_row([
+                output::escape(&o.origin).into_owned(),
+                o.keys.to_string(),
+                output::bytes(o.bytes),
+            ]);
+        }
+        output::print(format!("\nOrigins:\n{t}"))?;
+    }
+    if !r.other_keys.is_empty() {
+        let mut t = output::table(["KEY", "BYTES"]);
+        for k in &r.other_keys {
+            t.add_row([
+                output::escape(&k.key.to_string_lossy()).into_owned(),
+                output::bytes(k.bytes),
+            ]);
+        }
+        output::print(format!("\nOther keys of the origin (kept untouched):\n{t}"))?;
+    }
+    if r.findings.is_empty() {
+        output::print("\nNo findings.")?;
+    } else {
+        let mut t = output::table(["SEVERITY", "CODE", "KEY", "MESSAGE"]);
+        for f in &r.findings {
+            t.add_row([
+                format!("{:?}", f.severity).to_lowercase(),
+                f.code.to_owned(),
+                output::escape(&f.key).into_owned(),
+                output::escape(&f.message).into_owned(),
+            ]);
+        }
+        output::print(format!("\nFindings:\n{t}"))?;
+    }
+    Ok(())
+}

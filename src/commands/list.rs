@@ -1,0 +1,136 @@
+//! `meshpeers list` (alias `query`): the app's queryPeers, as a table or JSON.
+
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cli::ListArgs;
+use crate::error::exit;
+use crate::output;
+use crate::peers::Namespace;
+use crate::peers::query::{self, Hit, QueryOptions};
+use crate::settings::Settings;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListRow<'a> {
+    peer_id: &'a str,
+    display_name: Value,
+    last_seen: Value,
+    last_connected: Value,
+    quality: Value,
+    connection_type: Value,
+    latency: Value,
+    reconnection_attempts: Value,
+    blacklist_until: Value,
+    has_secret: bool,
+}
+
+impl<'a> ListRow<'a> {
+    fn new(hit: &Hit<'a>) -> Self {
+        let v = &hit.peer.view;
+        let or_null = |f: &Option<Value>| f.clone().unwrap_or(Value::Null);
+        let q = |name| v.quality_field(name).cloned().unwrap_or(Value::Null);
+        ListRow {
+            peer_id: &hit.peer.id,
+            display_name: or_null(&v.display_name),
+            last_seen: or_null(&v.last_seen),
+            last_connected: or_null(&v.last_connected),
+            quality: output::json_num(hit.quality.total),
+            connection_type: q("connectionType"),
+            latency: q("latency"),
+            reconnection_attempts: or_null(&v.reconnection_attempts),
+            blacklist_until: or_null(&v.blacklist_until),
+            has_secret: v.has_secret(),
+        }
+    }
+}
+
+pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
+    let store = settings.open_store()?;
+    let ns = Namespace::new(&store.area, &settings.prefix);
+    let (peers, problems) = ns.load_peers();
+    let opts = QueryOptions {
+        sort: args.sort,
+        order: args.order,
+        limit: args.limit,
+        min_quality: args.min_quality,
+        max_age: args.max_age,
+        exclude_blacklisted: !args.include_blacklisted,
+        connection_type: args.connection_type.map(|t| t.as_str().to_owned()),
+        authenticated: args.authenticated,
+    };
+    let hits = query::query(&peers, settings.now, &opts);
+    if !problems.is_empty() {
+        eprintln!(
+            "meshpeers: warning: {} index entr{} skipped (record missing or unreadable); `meshpeers inspect` names them",
+            problems.len(),
+            if problems.len() == 1 { "y" } else { "ies" }
+        );
+    }
+    if settings.json {
+        let rows: Vec<ListRow> = hits.iter().map(ListRow::new).collect();
+        output::print_json(&rows)?;
+        return Ok(exit::SUCCESS);
+    }
+    let mut t = output::table([
+        "PEER",
+        "NAME",
+        "LAST SEEN",
+        "CONNECTED",
+        "QUALITY",
+        "TYPE",
+        "LATENCY",
+        "ATTEMPTS",
+        "BLACKLISTED",
+        "SECRET",
+    ]);
+    for h in &hits {
+        let v = &h.peer.view;
+        let text = |x: Option<&Value>| match x {
+            None | Some(Value::Null) => "-".to_owned(),
+            Some(Value::String(s)) => output::escape(s).into_owned(),
+            Some(other) => output::escape(&other.to_string()).into_owned(),
+        };
+        let blacklisted = if v.is_blacklisted(settings.now) {
+            settings.time(v.blacklist_until.as_ref())
+        } else {
+            "-".to_owned()
+        };
+        t.add_row([
+            output::escape(&h.peer.id).into_owned(),
+            text(v.display_name.as_ref()),
+            settings.time(v.last_seen.as_ref()),
+            settings.time(v.last_connected.as_ref()),
+            output::num(h.quality.total),
+            text(v.quality_field("connectionType")),
+            v.quality_field("latency")
+                .filter(|l| !l.is_null())
+                .map_or("-".into(), |l| format!("{} ms", text(Some(l)))),
+            text(v.reconnection_attempts.as_ref()),
+            blacklisted,
+            if v.has_secret() {
+                "yes".into()
+            } else {
+                "no".into()
+            },
+        ]);
+    }
+    output::print(t)?;
+    let hidden = if opts.exclude_blacklisted {
+        peers
+            .iter()
+            .filter(|p| p.view.is_blacklisted(settings.now))
+            .count()
+    } else {
+        0
+    };
+    let mut summary = format!("{} of {} peers", hits.len(), peers.len());
+    if hidden > 0 {
+        summary.push_str(&format!(
+            " ({hidden} blacklisted not shown; --include-blacklisted shows them)"
+        ));
+    }
+    output::print(summary)?;
+    Ok(exit::SUCCESS)
+}

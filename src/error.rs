@@ -1,0 +1,127 @@
+//! The error kinds a caller can branch on, and the exit status each one maps to.
+//!
+//! Everything else travels as `anyhow::Error` with context; `exit_code` walks the chain for the
+//! first `MeshError` (or an I/O error) to pick the status documented in the man page.
+
+use std::process::ExitCode;
+
+/// Exit statuses (documented in `meshpeers(1)`, section EXIT STATUS).
+pub mod exit {
+    pub const SUCCESS: u8 = 0;
+    /// `validate` found errors, a peer was not found, or an operation was refused.
+    pub const FINDINGS: u8 = 1;
+    /// Bad command line, including flag values the store does not fit (unknown or ambiguous
+    /// origin).
+    pub const USAGE: u8 = 2;
+    /// The store (or an input file) is not what it should be: not JSON, wrong shape, corrupt.
+    pub const INVALID_INPUT: u8 = 3;
+    /// Reading or writing a file failed (missing, permission, read-only, disk full).
+    pub const IO: u8 = 4;
+    /// A browser holds the profile: writing is refused.
+    pub const LOCKED: u8 = 5;
+    /// Wrong passphrase, or a secret does not decrypt.
+    pub const CRYPTO: u8 = 6;
+    /// A bug in meshpeers.
+    pub const INTERNAL: u8 = 70;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MeshError {
+    /// The arguments do not fit (exit 2).
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    /// A file's content is unusable (exit 3).
+    #[error("{path}: {problem}")]
+    InvalidInput { path: String, problem: String },
+    /// Something the user asked for does not exist, or was refused (exit 1).
+    #[error("{0}")]
+    Refused(String),
+    /// A browser holds the profile (exit 5).
+    #[error(
+        "{path}: the profile is in use by a running browser; close the browser that uses this profile and try again"
+    )]
+    Locked { path: String },
+    /// Wrong passphrase or undecryptable data (exit 6).
+    #[error("{0}")]
+    Crypto(String),
+}
+
+impl MeshError {
+    pub fn usage(message: impl Into<String>) -> Self {
+        MeshError::Usage {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn usage_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        MeshError::Usage {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    pub fn invalid(path: impl std::fmt::Display, problem: impl Into<String>) -> Self {
+        MeshError::InvalidInput {
+            path: path.to_string(),
+            problem: problem.into(),
+        }
+    }
+
+    fn code(&self) -> u8 {
+        match self {
+            MeshError::Usage { .. } => exit::USAGE,
+            MeshError::InvalidInput { .. } => exit::INVALID_INPUT,
+            MeshError::Refused(_) => exit::FINDINGS,
+            MeshError::Locked { .. } => exit::LOCKED,
+            MeshError::Crypto(_) => exit::CRYPTO,
+        }
+    }
+
+    fn hint(&self) -> Option<&str> {
+        match self {
+            MeshError::Usage { hint, .. } => hint.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// The exit status for an error: the first `MeshError` in the chain decides, else an I/O error
+/// means `exit::IO`, else it is a bug.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<MeshError>() {
+            return e.code();
+        }
+    }
+    if err
+        .chain()
+        .any(|c| c.is::<std::io::Error>() || c.is::<tempfile::PersistError>())
+    {
+        return exit::IO;
+    }
+    exit::INTERNAL
+}
+
+/// A hint line to print under the error, if the error carries one.
+pub fn hint(err: &anyhow::Error) -> Option<String> {
+    err.chain().find_map(|c| {
+        c.downcast_ref::<MeshError>()
+            .and_then(|e| e.hint().map(str::to_owned))
+    })
+}
+
+/// True when the error is a closed stdout pipe (`meshpeers list | head`): that is a success.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+pub fn to_exit_code(code: u8) -> ExitCode {
+    ExitCode::from(code)
+}

@@ -1,0 +1,16 @@
+//! meshpeers: administer the peer store of a browser P2P mesh-chat app from outside the browser.
+//!
+//! Data flows one way: `cli` (clap shapes) → `settings` (resolved once) → `store` (one origin's
+//! key/value map) → `peers` (the namespace, parsed leniently) → the domain (scores, queries,
+//! stats) → `output` (tables or JSON).
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod jsstring;
+pub mod output;
+pub mod peers;
+pub mod settings;
+pub mod store;
+pub mod synth;
+pub mod time;

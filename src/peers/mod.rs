@@ -1,0 +1,18 @@
+//! The peer namespace (`mesh:peers:index`, `mesh:peer:<id>`, metadata, key record, schema
+//! version) and the app's logic on it: scores, queries, stats, findings.
+
+pub mod findings;
+pub mod jsval;
+pub mod namespace;
+pub mod query;
+pub mod record;
+pub mod score;
+pub mod stats;
+
+pub use namespace::{Namespace, Peer};
+pub use record::PeerView;
+
+/// One day in milliseconds, the unit of every age rule.
+pub const DAY_MS: f64 = 86_400_000.0;
+/// The app's `STORAGE_CONFIG.MAX_PEERS`.
+pub const MAX_PEERS: usize = 100;

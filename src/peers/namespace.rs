@@ -1,0 +1,179 @@
+//! Finding the namespace's keys in an origin's map and loading peers the way the app's
+//! `getAllPeerIds`/`getPeer` do: index order, missing or unreadable records skipped.
+
+use serde_json::Value;
+
+use super::record::{PeerView, Unreadable};
+use crate::jsstring::JsString;
+use crate::store::{Area, entry_bytes};
+
+/// The namespace of one store under a key prefix (default `mesh:`).
+pub struct Namespace<'a> {
+    pub prefix: String,
+    pub area: &'a Area,
+    pub index: Index,
+}
+
+/// `mesh:peers:index` as read.
+#[derive(Debug, Clone)]
+pub enum Index {
+    /// No index key (the app then sees no peers).
+    Absent,
+    /// The ids in index order (duplicates kept, as the app keeps them); `skipped` counts
+    /// entries that are not strings or numbers.
+    Ids { ids: Vec<String>, skipped: usize },
+    /// Present but not a JSON array.
+    Unreadable(String),
+}
+
+/// A readable peer record in index order.
+#[derive(Debug)]
+pub struct Peer {
+    /// The id as the index names it.
+    pub id: String,
+    /// Position in the index.
+    pub position: usize,
+    pub view: PeerView,
+    /// JavaScript length of the record string.
+    pub raw_len: usize,
+}
+
+/// An index entry whose record the app cannot use.
+#[derive(Debug)]
+pub enum PeerProblem {
+    Missing { id: String },
+    Unreadable { id: String, why: Unreadable },
+}
+
+impl<'a> Namespace<'a> {
+    pub fn new(area: &'a Area, prefix: &str) -> Namespace<'a> {
+        let index_key = JsString::from(format!("{prefix}peers:index"));
+        let index = match area.get(&index_key) {
+            None => Index::Absent,
+            Some(raw) => parse_index(raw),
+        };
+        Namespace {
+            prefix: prefix.to_owned(),
+            area,
+            index,
+        }
+    }
+
+    pub fn key(&self, suffix: &str) -> JsString {
+        JsString::from(format!("{}{suffix}", self.prefix))
+    }
+
+    pub fn peer_key(&self, id: &str) -> JsString {
+        JsString::from(format!("{}peer:{id}", self.prefix))
+    }
+
+    pub fn get(&self, suffix: &str) -> Option<&'a JsString> {
+        self.area.get(&self.key(suffix))
+    }
+
+    pub fn index_ids(&self) -> &[String] {
+        match &self.index {
+            Index::Ids { ids, .. } => ids,
+            _ => &[],
+        }
+    }
+
+    /// Every `<prefix>peer:<id>` record in store order, indexed or not.
+    pub fn records(&self) -> impl Iterator<Item = (JsString, &'a JsString)> + '_ {
+        let peer_prefix = format!("{}peer:", self.prefix);
+        self.area
+            .iter()
+            .filter_map(move |(k, v)| k.strip_prefix(&peer_prefix).map(|id| (id, v)))
+    }
+
+    /// The peers the app sees, in index order, and the index entries it cannot use.
+    pub fn load_peers(&self) -> (Vec<Peer>, Vec<PeerProblem>) {
+        let ids = self.index_ids();
+        let mut peers = Vec::with_capacity(ids.len());
+        let mut problems = Vec::new();
+        for (position, id) in ids.iter().enumerate() {
+            match self.area.get(&self.peer_key(id)) {
+                None => problems.push(PeerProblem::Missing { id: id.clone() }),
+                Some(raw) => match PeerView::parse(raw) {
+                    Ok(view) => peers.push(Peer {
+                        id: id.clone(),
+                        position,
+                        view,
+                        raw_len: raw.utf16_len(),
+                    }),
+                    Err(why) => problems.push(PeerProblem::Unreadable {
+                        id: id.clone(),
+                        why,
+                    }),
+                },
+            }
+        }
+        (peers, problems)
+    }
+
+    /// Parsed `mesh:peers:metadata` (`None` when absent or unreadable).
+    pub fn metadata(&self) -> Option<Value> {
+        self.get("peers:metadata")
+            .and_then(|raw| serde_json::from_str::<Value>(&raw.to_string_lossy()).ok())
+            .filter(Value::is_object)
+    }
+
+    pub fn schema_version(&self) -> Option<&'a JsString> {
+        self.get("schema:version")
+    }
+
+    pub fn key_record(&self) -> Option<&'a JsString> {
+        self.get("encryption:key")
+    }
+
+    /// Bytes of every key under the prefix, as the quota counts them.
+    pub fn bytes(&self) -> u64 {
+        self.area
+            .iter()
+            .filter(|(k, _)| k.starts_with(&self.prefix))
+            .map(|(k, v)| entry_bytes(k, v))
+            .sum()
+    }
+
+    /// Keys outside the namespace, with their bytes.
+    pub fn other_keys(&self) -> impl Iterator<Item = (&'a JsString, u64)> + '_ {
+        self.area
+            .iter()
+            .filter(|(k, _)| !k.starts_with(&self.prefix))
+            .map(|(k, v)| (k, entry_bytes(k, v)))
+    }
+}
+
+fn parse_index(raw: &JsString) -> Index {
+    match serde_json::from_str::<Value>(&raw.to_string_lossy()) {
+        Ok(Value::Array(items)) => {
+            let mut skipped = 0;
+            let ids = items
+                .into_iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(s),
+                    // The app builds the key as PREFIX + id, so a number names "mesh:peer:5".
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => {
+                        skipped += 1;
+                        None
+                    }
+                })
+                .collect();
+            Index::Ids { ids, skipped }
+        }
+        Ok(other) => Index::Unreadable(format!("the index is {}, not an array", kind(&other))),
+        Err(e) => Index::Unreadable(format!("the index is not valid JSON: {e}")),
+    }
+}
+
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,68 @@
+//! Arguments and environment resolved once: which store, which origin, which `now`, how to
+//! print.
+
+use anyhow::Result;
+use serde_json::Value;
+
+use crate::cli::GlobalArgs;
+use crate::error::MeshError;
+use crate::peers::jsval;
+use crate::store::{BackendKind, OpenOptions, Store, StoreSource};
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub store: Option<StoreSource>,
+    pub format: Option<BackendKind>,
+    pub origin: Option<String>,
+    pub prefix: String,
+    /// Epoch milliseconds.
+    pub now: f64,
+    pub json: bool,
+    pub iso: bool,
+}
+
+impl Settings {
+    pub fn from_args(g: &GlobalArgs) -> Settings {
+        Settings {
+            store: g.store.as_deref().map(StoreSource::parse),
+            format: g.store_format,
+            origin: g.origin.clone(),
+            prefix: g.prefix.clone(),
+            now: g.now.unwrap_or_else(crate::time::now_ms),
+            json: g.json,
+            iso: g.iso,
+        }
+    }
+
+    pub fn open_store(&self) -> Result<Store> {
+        let Some(source) = self.store.clone() else {
+            return Err(MeshError::usage_hint(
+                "no store given",
+                "pass --store PATH (or set MESHPEERS_STORE)",
+            )
+            .into());
+        };
+        Store::open(&OpenOptions {
+            source,
+            format: self.format,
+            origin: self.origin.clone(),
+            prefix: self.prefix.clone(),
+        })
+    }
+
+    /// A record timestamp for a table: relative (or ISO with `--iso`), `never` when null or
+    /// absent.
+    pub fn time(&self, v: Option<&Value>) -> String {
+        match v {
+            None | Some(Value::Null) => "never".into(),
+            Some(v) => {
+                let ms = jsval::to_number(Some(v));
+                if self.iso {
+                    crate::time::iso(ms)
+                } else {
+                    crate::time::relative(ms, self.now)
+                }
+            }
+        }
+    }
+}

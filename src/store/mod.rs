@@ -1,0 +1,363 @@
+//! Stores: one origin's localStorage as an ordered key → value map, read from a backend and
+//! written back to it safely.
+//!
+//! A backend never knows what a peer is: it loads an origin's map and applies a `ChangeSet`
+//! (puts and deletes) in one atomic save, carrying every other key, origin and byte through.
+
+pub mod atomic;
+mod flat;
+mod jsontext;
+mod playwright;
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::error::MeshError;
+use crate::jsstring::JsString;
+
+/// One origin's localStorage, in the store's key order.
+pub type Area = IndexMap<JsString, JsString>;
+
+/// Chromium's localStorage quota per origin (10 MiB, counted in UTF-16 bytes of keys and
+/// values; Chrome, Chromium, Edge and Brave share it).
+pub const QUOTA_BYTES: u64 = 10 * 1024 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// A flat JSON object of key → string (`JSON.stringify(localStorage)`).
+    Flat,
+    /// A Playwright `storageState` file.
+    Playwright,
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            BackendKind::Flat => "flat JSON dump",
+            BackendKind::Playwright => "Playwright storage state",
+        })
+    }
+}
+
+/// An origin of a store and what it holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct OriginInfo {
+    pub origin: String,
+    pub keys: usize,
+    /// Bytes that count against the browser quota: 2 per UTF-16 unit of keys and values.
+    pub bytes: u64,
+}
+
+/// Bytes of a key/value pair as the browser's quota counts them.
+pub fn entry_bytes(key: &JsString, value: &JsString) -> u64 {
+    2 * (key.utf16_len() + value.utf16_len()) as u64
+}
+
+pub fn area_bytes(area: &Area) -> u64 {
+    area.iter().map(|(k, v)| entry_bytes(k, v)).sum()
+}
+
+/// Puts (`Some`) and deletes (`None`) for one origin, applied together in one save.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeSet {
+    changes: IndexMap<JsString, Option<JsString>>,
+}
+
+impl ChangeSet {
+    pub fn put(&mut self, key: impl Into<JsString>, value: impl Into<JsString>) {
+        self.changes.insert(key.into(), Some(value.into()));
+    }
+
+    pub fn delete(&mut self, key: impl Into<JsString>) {
+        self.changes.insert(key.into(), None);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    pub fn get(&self, key: &JsString) -> Option<Option<&JsString>> {
+        self.changes.get(key).map(Option::as_ref)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&JsString, Option<&JsString>)> {
+        self.changes.iter().map(|(k, v)| (k, v.as_ref()))
+    }
+
+    /// Drops changes that would not change `area` (a put of the same value, a delete of an
+    /// absent key).
+    pub fn without_noops(mut self, area: &Area) -> ChangeSet {
+        self.changes.retain(|k, v| area.get(k) != v.as_ref());
+        self
+    }
+
+    /// `area` with the changes applied: existing keys keep their place, new keys go last.
+    pub fn applied_to(&self, area: &Area) -> Area {
+        let mut out: Area = area
+            .iter()
+            .filter_map(|(k, v)| match self.get(k) {
+                None => Some((k.clone(), v.clone())),
+                Some(None) => None,
+                Some(Some(new)) => Some((k.clone(), new.clone())),
+            })
+            .collect();
+        for (k, v) in self.iter() {
+            if let (Some(v), false) = (v, area.contains_key(k)) {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        out
+    }
+}
+
+/// What a backend offers; one implementation per store format.
+pub trait Backend {
+    fn kind(&self) -> BackendKind;
+    /// Every origin of the store with its size (empty for a flat dump, which has no origin).
+    fn origins(&self) -> Vec<OriginInfo>;
+    /// For each origin, how many keys start with `prefix`.
+    fn namespace_counts(&self, prefix: &str) -> Vec<(String, usize)>;
+    /// The map of one origin (`None` for a flat dump). Called once per open.
+    fn load(&mut self, origin: Option<&str>) -> Result<Area>;
+    /// Applies `changes` to `origin` in one atomic save, creating the origin if needed.
+    fn save(&mut self, origin: Option<&str>, changes: &ChangeSet) -> Result<()>;
+}
+
+/// Where a store is read from.
+#[derive(Clone, Debug)]
+pub enum StoreSource {
+    Path(PathBuf),
+    Stdin,
+}
+
+impl StoreSource {
+    pub fn parse(arg: &str) -> StoreSource {
+        if arg == "-" {
+            StoreSource::Stdin
+        } else {
+            StoreSource::Path(PathBuf::from(arg))
+        }
+    }
+}
+
+impl fmt::Display for StoreSource {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            StoreSource::Path(p) => write!(f, "{}", p.display()),
+            StoreSource::Stdin => f.write_str("<stdin>"),
+        }
+    }
+}
+
+/// How to open a store.
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    pub source: StoreSource,
+    pub format: Option<BackendKind>,
+    pub origin: Option<String>,
+    pub prefix: String,
+}
+
+/// An open store: the chosen origin's map, ready to read and to save back.
+pub struct Store {
+    pub location: String,
+    pub kind: BackendKind,
+    pub origin: Option<String>,
+    pub area: Area,
+    backend: Box<dyn Backend>,
+    writable: bool,
+}
+
+impl Store {
+    pub fn open(opts: &OpenOptions) -> Result<Store> {
+        let location = opts.source.to_string();
+        let (bytes, writable_path) = match &opts.source {
+            StoreSource::Stdin => {
+                let mut buf = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut buf)
+                    .context("reading the store from stdin")?;
+                (buf, None)
+            }
+            StoreSource::Path(p) => (read_store_file(p)?, Some(p.clone())),
+        };
+        let mut backend = open_json(&location, writable_path, bytes, opts.format)?;
+        let origin = choose_origin(&location, backend.as_ref(), opts)?;
+        let area = backend.load(origin.as_deref())?;
+        Ok(Store {
+            location,
+            kind: backend.kind(),
+            origin,
+            area,
+            backend,
+            writable: matches!(opts.source, StoreSource::Path(_)),
+        })
+    }
+
+    pub fn origins(&self) -> Vec<OriginInfo> {
+        self.backend.origins()
+    }
+
+    /// Applies `changes` in one atomic save and updates `self.area` to match.
+    pub fn save(&mut self, changes: &ChangeSet) -> Result<()> {
+        if !self.writable {
+            return Err(MeshError::usage(
+                "a store read from stdin cannot be written; pass a file with --store",
+            )
+            .into());
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.backend.save(self.origin.as_deref(), changes)?;
+        self.area = changes.applied_to(&self.area);
+        Ok(())
+    }
+}
+
+fn read_store_file(path: &Path) -> Result<Vec<u8>> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot open store {}", path.display()))?;
+    if meta.is_dir() {
+        return Err(MeshError::invalid(
+            path.display(),
+            "is a directory; expected a JSON dump or a Playwright storage state file",
+        )
+        .into());
+    }
+    std::fs::read(path).with_context(|| format!("cannot read store {}", path.display()))
+}
+
+/// Detects the format from content (or takes the forced one) and parses the file.
+fn open_json(
+    location: &str,
+    path: Option<PathBuf>,
+    bytes: Vec<u8>,
+    forced: Option<BackendKind>,
+) -> Result<Box<dyn Backend>> {
+    let text = jsontext::as_text(&bytes).map_err(|p| MeshError::invalid(location, p))?;
+    let members = jsontext::object_members(text).map_err(|e| {
+        let problem = match text.trim_start().as_bytes().first() {
+            Some(b'[') if !e.is_eof() && !e.is_syntax() => {
+                "is a JSON array; expected a JSON object (a localStorage dump or a Playwright storage state)".into()
+            }
+            Some(b'"' | b'0'..=b'9' | b'-' | b't' | b'f' | b'n') if !e.is_eof() && !e.is_syntax() => {
+                "is a single JSON value; expected a JSON object (a localStorage dump or a Playwright storage state)".into()
+            }
+            _ => jsontext::describe_parse_error(&bytes, &e),
+        };
+        MeshError::invalid(location, problem)
+    })?;
+    let looks_playwright = members
+        .iter()
+        .any(|(k, v)| *k == "\"origins\"" && v.starts_with('['));
+    let kind = forced.unwrap_or(if looks_playwright {
+        BackendKind::Playwright
+    } else {
+        BackendKind::Flat
+    });
+    let backend: Box<dyn Backend> = match kind {
+        BackendKind::Flat => Box::new(flat::FlatDump::parse(location, path, text, &members)?),
+        BackendKind::Playwright => Box::new(playwright::PlaywrightState::parse(
+            location, path, text, &members,
+        )?),
+    };
+    Ok(backend)
+}
+
+/// Origins are compared without a trailing slash (`http://h:3000/` names `http://h:3000`).
+fn normalize_origin(o: &str) -> &str {
+    o.strip_suffix('/').unwrap_or(o)
+}
+
+fn choose_origin(
+    location: &str,
+    backend: &dyn Backend,
+    opts: &OpenOptions,
+) -> Result<Option<String>> {
+    if backend.kind() == BackendKind::Flat {
+        // A flat dump has no origin; a given --origin only labels it (e.g. in backups).
+        return Ok(opts
+            .origin
+            .as_deref()
+            .map(|o| normalize_origin(o).to_owned()));
+    }
+    let counts = backend.namespace_counts(&opts.prefix);
+    let listing = |counts: &[(String, usize)]| -> String {
+        counts
+            .iter()
+            .map(|(o, n)| format!("\n  {o} ({n} {} keys)", opts.prefix))
+            .collect()
+    };
+    if let Some(wanted) = &opts.origin {
+        let wanted = normalize_origin(wanted);
+        return match counts.iter().find(|(o, _)| o == wanted) {
+            Some((o, _)) => Ok(Some(o.clone())),
+            None if counts.is_empty() => Ok(Some(wanted.to_owned())),
+            None => Err(MeshError::usage(format!(
+                "--origin {wanted}: {location} has no such origin; it holds:{}",
+                listing(&counts)
+            ))
+            .into()),
+        };
+    }
+    let holders: Vec<_> = counts.iter().filter(|(_, n)| *n > 0).cloned().collect();
+    match (holders.len(), counts.len()) {
+        (1, _) => Ok(Some(holders[0].0.clone())),
+        (0, 0) => Ok(None),
+        (0, 1) => Ok(Some(counts[0].0.clone())),
+        (0, _) => Err(MeshError::usage_hint(
+            format!(
+                "{location} holds {} origins and none has {} keys:{}",
+                counts.len(),
+                opts.prefix,
+                listing(&counts)
+            ),
+            "choose one with --origin ORIGIN",
+        )
+        .into()),
+        _ => Err(MeshError::usage_hint(
+            format!(
+                "{location} holds the {} namespace in {} origins:{}",
+                opts.prefix,
+                holders.len(),
+                listing(&holders)
+            ),
+            "choose one with --origin ORIGIN",
+        )
+        .into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changeset_keeps_positions_and_appends_new_keys() {
+        let mut area = Area::new();
+        area.insert("a".into(), "1".into());
+        area.insert("b".into(), "2".into());
+        area.insert("c".into(), "3".into());
+        let mut cs = ChangeSet::default();
+        cs.put("b", "two");
+        cs.delete("a");
+        cs.put("d", "4");
+        cs.put("c", "3");
+        let cs = cs.without_noops(&area);
+        assert_eq!(cs.len(), 3);
+        let out = cs.applied_to(&area);
+        let flat: Vec<_> = out.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(flat, ["b=two", "c=3", "d=4"]);
+    }
+}
