@@ -29,6 +29,7 @@ struct ShowReport {
     reconnection: Value,
     reconnection_parts: Option<ReconnectionParts>,
     reason: Option<String>,
+    #[serde(rename = "appScoreNaN")]
     app_score_nan: bool,
 }
 
