@@ -1,1 +1,235 @@
-pub fn placeholder() {}
+//! A deterministic generator of realistic peer stores, for the bundled fixtures and the
+//! benchmarks. Records are shaped like the real app's (see `../shared/corpus/serverless-chat`):
+//! about 4.5 KB each, with ICE servers, SDP offers/answers and reconnection credentials.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
+
+use crate::jsstring::JsString;
+use crate::output::json_num;
+use crate::peers::DAY_MS;
+use crate::store::{Area, ChangeSet};
+
+#[derive(Debug, Clone)]
+pub struct SynthOptions {
+    pub peers: usize,
+    pub seed: u64,
+    /// Epoch milliseconds the ages are measured from.
+    pub now: f64,
+}
+
+const NAMES: &[&str] = &[
+    "Alice",
+    "Bob",
+    "Chloé Müller",
+    "Dave",
+    "Эмма 🌸 エマ",
+    "Frank",
+    "Grace",
+    "محمد",
+    "Heidi",
+    "Ivan",
+    "Judy",
+    "Zoë 日本 😀",
+    "Mallory",
+    "Niaj",
+    "Olivia",
+    "Peggy",
+    "Rupert",
+    "Sybil",
+    "Trent",
+    "Victor",
+];
+
+/// A store of `opts.peers` peers plus the app's other keys, in the order the app writes them.
+pub fn generate(opts: &SynthOptions) -> Area {
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let mut area = Area::new();
+    let put = |area: &mut Area, k: &str, v: String| {
+        area.insert(JsString::from(k), JsString::from(v));
+    };
+    put(&mut area, "theme", "dark".into());
+    put(&mut area, "mesh:schema:version", "1.0.0".into());
+    let mut ids = Vec::with_capacity(opts.peers);
+    let mut total_size = 0u64;
+    for i in 0..opts.peers {
+        let id = uuid(&mut rng);
+        let record = peer_record(&mut rng, i, &id, opts.now);
+        let text = serde_json::to_string(&record).unwrap_or_default();
+        total_size += 2 * JsString::from(text.as_str()).utf16_len() as u64;
+        put(&mut area, &format!("mesh:peer:{id}"), text);
+        ids.push(Value::String(id));
+    }
+    put(&mut area, "mesh:peers:index", Value::Array(ids).to_string());
+    let metadata = json!({
+        "lastCleanup": json_num(opts.now - 2.0 * DAY_MS),
+        "totalPeers": opts.peers,
+        "estimatedSize": total_size,
+        "statistics": {"totalReconnections": 0, "successfulReconnections": 0, "failedReconnections": 0}
+    });
+    put(&mut area, "mesh:peers:metadata", metadata.to_string());
+    put(
+        &mut area,
+        "p2p_identity",
+        json!({"uuid": uuid(&mut rng), "displayName": "Zoë 日本 😀"}).to_string(),
+    );
+    put(&mut area, "lastKnownPublicIP", "192.0.2.7".into());
+    area
+}
+
+fn uuid(rng: &mut ChaCha8Rng) -> String {
+    let b: [u8; 16] = rng.random();
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-4{}-{}{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        ["8", "9", "a", "b"][usize::from(b[8] & 3)],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+fn peer_record(rng: &mut ChaCha8Rng, i: usize, id: &str, now: f64) -> Value {
+    // Ages spread from minutes to 45 days; a few fixed cases make the example store show
+    // every rule: blacklisted, expired blacklist, never connected, a hostile name, no attempts.
+    let age = match i % 10 {
+        0..=3 => rng.random_range(60_000.0..DAY_MS),
+        4..=6 => rng.random_range(DAY_MS..7.0 * DAY_MS),
+        7 | 8 => rng.random_range(7.0 * DAY_MS..30.0 * DAY_MS),
+        _ => rng.random_range(30.0 * DAY_MS..45.0 * DAY_MS),
+    }
+    .floor();
+    let last_seen = (now - age) as i64;
+    let first_seen = last_seen - rng.random_range(0..20 * DAY_MS as i64);
+    let name = match i {
+        13 => "\u{1b}[31mred\u{1b}[0m".to_owned(),
+        _ => NAMES[i % NAMES.len()].to_owned(),
+    };
+    let types = ["host", "srflx", "relay", "prflx", "unknown"];
+    let total: u32 = rng.random_range(1..40);
+    let successful = if i % 11 == 5 {
+        0
+    } else {
+        rng.random_range(0..=total)
+    };
+    let attempts: u32 = if i % 7 == 3 {
+        rng.random_range(5..9)
+    } else {
+        rng.random_range(0..4)
+    };
+    let blacklist = match i % 9 {
+        2 => json!(now as i64 + rng.random_range(3_600_000..DAY_MS as i64)),
+        5 => json!(now as i64 - rng.random_range(3_600_000..DAY_MS as i64)),
+        _ => Value::Null,
+    };
+    let latency = if i % 6 == 4 {
+        Value::Null
+    } else {
+        json!(rng.random_range(5..1500))
+    };
+    let port: u16 = rng.random_range(30000..60000);
+    let sdp = |kind: &str, rng: &mut ChaCha8Rng| -> String {
+        let session: u64 = rng.random();
+        let ufrag: String = (0..4)
+            .map(|_| char::from(b'a' + rng.random_range(0..26u8)))
+            .collect();
+        let pwd: String = (0..24)
+            .map(|_| char::from(b'A' + rng.random_range(0..26u8)))
+            .collect();
+        let fp: String = (0..32)
+            .map(|_| format!("{:02X}", rng.random::<u8>()))
+            .collect::<Vec<_>>()
+            .join(":");
+        format!(
+            "v=0\r\no=- {session} 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\na=extmap-allow-mixed\r\na=msid-semantic: WMS\r\nm=application {port} UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 192.0.2.{}\r\na=candidate:{} 1 udp 2113937151 192.0.2.{} {port} typ host generation 0 network-cost 999\r\na=candidate:{} 1 udp 1677729535 198.51.100.{} {port} typ srflx raddr 0.0.0.0 rport 0 generation 0 network-cost 999\r\na=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\na=ice-options:trickle\r\na=fingerprint:sha-256 {fp}\r\na=setup:{kind}\r\na=mid:0\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n",
+            rng.random_range(1..255),
+            rng.random::<u32>(),
+            rng.random_range(1..255),
+            rng.random::<u32>(),
+            rng.random_range(1..255),
+        )
+    };
+    let offer = sdp("actpass", rng);
+    let answer = sdp("active", rng);
+    let our_offer = sdp("actpass", rng);
+    let their_answer = sdp("active", rng);
+    let candidates: Vec<Value> = ["host", "srflx", "relay"]
+        .iter()
+        .enumerate()
+        .map(|(k, typ)| {
+            let priority = 2_113_937_151 - 1000 * k as u64;
+            let candidate = format!(
+                "candidate:{} 1 udp {priority} 192.0.2.{} {} typ {typ} generation 0 ufrag x{k:03} network-id 1",
+                rng.random::<u32>(),
+                rng.random_range(1..255),
+                port + k as u16
+            );
+            json!({"candidate": candidate, "sdpMid": "0", "sdpMLineIndex": 0, "type": typ})
+        })
+        .collect();
+    let mut record = json!({
+        "peerId": id,
+        "userId": id,
+        "displayName": name,
+        "firstSeen": first_seen,
+        "lastSeen": last_seen,
+        "lastConnected": if i % 8 == 6 { Value::Null } else { json!(last_seen - rng.random_range(0..3_600_000)) },
+        "publicKey": Value::Null,
+        "lastKnownIP": Value::Null,
+        "iceServers": [
+            {"urls": "stun:stun.example.org:3478"},
+            {"urls": "stun:stun1.example.org:3478"},
+            {"urls": "stun:stun2.example.org:3478"},
+            {"urls": "stun:stun3.example.org:3478"},
+            {"urls": "turn:turn.example.org:3478", "username": format!("u{:04x}", rng.random::<u16>()), "credential": format!("{:08x}", rng.random::<u32>())},
+            {"urls": "turn:turn.example.org:443?transport=tcp", "username": format!("u{:04x}", rng.random::<u16>()), "credential": format!("{:08x}", rng.random::<u32>())}
+        ],
+        "cachedCandidates": candidates,
+        "lastOffer": {"type": "offer", "sdp": offer},
+        "lastAnswer": {"type": "answer", "sdp": answer},
+        "wasInitiator": rng.random_bool(0.5),
+        "connectionQuality": {
+            "latency": latency,
+            // Numbers as JSON.stringify writes them (1, not 1.0).
+            "successRate": json_num((f64::from(successful) / f64::from(total) * 1e4).round() / 1e4),
+            "connectionType": types[rng.random_range(0..types.len())],
+            "lastMeasured": last_seen,
+            "totalConnections": total,
+            "successfulConnections": successful,
+            "avgUptime": rng.random_range(0..3000)
+        },
+        "metadata": {"connectedAt": last_seen},
+        "dataVersion": "1.0.0",
+        "reconnectionCredentials": {
+            "ourOffer": {"type": "offer", "sdp": our_offer},
+            "theirAnswer": {"type": "answer", "sdp": their_answer},
+            "timestamp": last_seen
+        },
+        "reconnectionAttempts": attempts,
+        "blacklistUntil": blacklist
+    });
+    if i % 12 == 7 {
+        // Real records written before the app counted attempts lack the field.
+        if let Some(o) = record.as_object_mut() {
+            o.shift_remove("reconnectionAttempts");
+        }
+    }
+    record
+}
+
+/// A flat dump of `area`, pretty-printed like `JSON.stringify(obj, null, 2)`.
+pub fn flat_json(area: &Area) -> String {
+    crate::store::render_flat(area)
+}
+
+/// A Playwright storage state with `area` under `origin` and no cookies.
+pub fn playwright_json(origin: &str, area: &Area) -> String {
+    let mut cs = ChangeSet::default();
+    for (k, v) in area {
+        cs.put(k.clone(), v.clone());
+    }
+    crate::store::render_playwright(origin, &cs)
+}

@@ -275,6 +275,30 @@ fn open_json(
     Ok(backend)
 }
 
+/// A new flat dump holding `area`, laid out like `JSON.stringify(obj, null, 2)`.
+pub fn render_flat(area: &Area) -> String {
+    let style = jsontext::Style {
+        unit: Some("  ".into()),
+        newline: "\n",
+        colon: ": ".into(),
+        ascii_only: false,
+    };
+    let items: Vec<String> = area
+        .iter()
+        .map(|(k, v)| format!("{}{}{}", style.encode(k), style.colon, style.encode(v)))
+        .collect();
+    format!("{}\n", style.layout("").render('{', &items, '}'))
+}
+
+/// A new Playwright storage state (no cookies) with one origin holding `changes`' puts.
+pub fn render_playwright(origin: &str, changes: &ChangeSet) -> String {
+    const EMPTY: &str = "{\n  \"cookies\": [],\n  \"origins\": []\n}\n";
+    let members = jsontext::object_members(EMPTY).unwrap_or_default();
+    playwright::PlaywrightState::parse("", None, EMPTY, &members)
+        .and_then(|s| s.render(origin, changes))
+        .unwrap_or_default()
+}
+
 /// Origins are compared without a trailing slash (`http://h:3000/` names `http://h:3000`).
 fn normalize_origin(o: &str) -> &str {
     o.strip_suffix('/').unwrap_or(o)

@@ -72,7 +72,7 @@ impl PlaywrightState {
         })
     }
 
-    fn render(&self, origin: &str, changes: &ChangeSet) -> Result<String> {
+    pub(super) fn render(&self, origin: &str, changes: &ChangeSet) -> Result<String> {
         let t = &self.text;
         let unit = self.style.unit.clone().unwrap_or_default();
         match self.origins.iter().find(|o| o.name == origin) {

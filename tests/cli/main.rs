@@ -1,0 +1,9 @@
+//! The integration tests: one binary, several modules (ripgrep's layout).
+
+mod bad_input;
+mod docs;
+mod fixtures;
+mod parity;
+mod real_app;
+mod saving;
+mod support;

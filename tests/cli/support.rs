@@ -1,0 +1,116 @@
+//! Shared test helpers: a temp dir with copies of stores, the binary run with a clean
+//! environment, and the shared corpus (skipped, loudly, where it is absent).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The oracle's fixed time, T = 2026-11-20T12:00:00.000Z.
+pub const ORACLE_NOW: &str = "1795176000000";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/corpus`, or `None` (with a message) when this clone has no corpus beside it.
+/// CI always has it, and `.ci/run` fails when it is missing.
+pub fn corpus() -> Option<PathBuf> {
+    let p = repo().join("../shared/corpus");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!(
+            "SKIPPED: {} not found; corpus tests did not run",
+            p.display()
+        );
+        None
+    }
+}
+
+/// The meshpeers binary with no `MESHPEERS_*` variable inherited.
+pub fn meshpeers() -> Command {
+    let mut cmd = Command::cargo_bin("meshpeers").expect("binary built");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("MESHPEERS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs meshpeers and returns (exit code, stdout, stderr).
+pub fn run<I, S>(args: I) -> (i32, String, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = meshpeers().args(args).output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs meshpeers with `--json`, asserts success and parses stdout.
+pub fn json<I, S>(args: I) -> serde_json::Value
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    let (code, out, err) = run(args.iter().chain([&"--json".into()]));
+    assert_eq!(code, 0, "meshpeers {args:?} failed: {err}");
+    serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("meshpeers {args:?}: not JSON ({e}): {out}"))
+}
+
+/// A scratch directory; files copied in are writable.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        TestEnv {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn copy(&self, from: &Path, name: &str) -> PathBuf {
+        let to = self.path(name);
+        fs::copy(from, &to).expect("copy");
+        let mut perm = fs::metadata(&to).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perm.set_readonly(false);
+        fs::set_permissions(&to, perm).unwrap();
+        to
+    }
+
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let to = self.path(name);
+        fs::write(&to, bytes).expect("write");
+        to
+    }
+
+    /// Every file of the directory with its bytes, to prove a command changed nothing.
+    pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect()
+    }
+}
