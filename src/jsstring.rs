@@ -94,15 +94,15 @@ impl JsString {
 
     /// JavaScript's `length`: the number of UTF-16 code units.
     pub fn utf16_len(&self) -> usize {
-        // Every UTF-8/WTF-8 sequence of 1–3 bytes is one unit; a 4-byte one is a surrogate pair.
-        self.as_wtf8()
-            .iter()
-            .map(|&b| match b {
-                0x80..=0xBF => 0,
-                0xF0..=0xFF => 2,
-                _ => 1,
-            })
-            .sum()
+        let b = self.as_wtf8();
+        if b.is_ascii() {
+            return b.len();
+        }
+        // Every UTF-8/WTF-8 sequence is one unit, except a 4-byte one (a surrogate pair): count
+        // the bytes that start a sequence, plus one more for each 4-byte leader.
+        let starts = b.iter().filter(|&&x| (x as i8) >= -0x40).count();
+        let pairs = b.iter().filter(|&&x| x >= 0xF0).count();
+        starts + pairs
     }
 
     /// True when every code unit fits in one byte (Chromium then stores the string as Latin-1).

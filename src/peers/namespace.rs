@@ -34,8 +34,6 @@ pub struct Peer {
     /// Position in the index.
     pub position: usize,
     pub view: PeerView,
-    /// JavaScript length of the record string.
-    pub raw_len: usize,
 }
 
 /// An index entry whose record the app cannot use.
@@ -99,7 +97,6 @@ impl<'a> Namespace<'a> {
                         id: id.clone(),
                         position,
                         view,
-                        raw_len: raw.utf16_len(),
                     }),
                     Err(why) => problems.push(PeerProblem::Unreadable {
                         id: id.clone(),

@@ -65,8 +65,12 @@ pub fn query<'p>(peers: &'p [Peer], now: f64, opts: &QueryOptions) -> Vec<Hit<'p
         .iter()
         .filter(|p| !(opts.exclude_blacklisted && p.view.is_blacklisted(now)))
         .filter(|p| {
-            max_age
-                .is_none_or(|age| !(now - super::jsval::to_number(p.view.last_seen.as_ref()) > age))
+            max_age.is_none_or(|age| {
+                !js_greater(
+                    now - super::jsval::to_number(p.view.last_seen.as_ref()),
+                    age,
+                )
+            })
         })
         .filter(|p| {
             opts.connection_type
@@ -78,7 +82,7 @@ pub fn query<'p>(peers: &'p [Peer], now: f64, opts: &QueryOptions) -> Vec<Hit<'p
             peer,
             quality: score::quality(&peer.view),
         })
-        .filter(|h| !(h.quality.total < opts.min_quality))
+        .filter(|h| !js_greater(opts.min_quality, h.quality.total))
         .collect();
 
     let key = |h: &Hit| -> f64 {
@@ -104,6 +108,12 @@ pub fn query<'p>(peers: &'p [Peer], now: f64, opts: &QueryOptions) -> Vec<Hit<'p
         hits.truncate(limit);
     }
     hits
+}
+
+/// JavaScript's `a > b`: false when either is NaN. The app skips a peer only when its test is
+/// true, so a NaN age or quality keeps the peer.
+fn js_greater(a: f64, b: f64) -> bool {
+    matches!(a.partial_cmp(&b), Some(Ordering::Greater))
 }
 
 /// A reconnection candidate with its score and reason.

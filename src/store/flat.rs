@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::jsontext::{self, Layout, RawMember, Style};
+use super::jsontext::{self, Layout, MemberSpan, Style};
 use super::{Area, Backend, BackendKind, ChangeSet, OriginInfo, atomic};
 use crate::error::MeshError;
 use crate::jsstring::JsString;
@@ -35,12 +35,13 @@ impl FlatDump {
     pub fn parse(
         location: &str,
         path: Option<PathBuf>,
-        text: &str,
-        members: &[RawMember<'_>],
+        text: String,
+        members: &[MemberSpan],
     ) -> Result<FlatDump> {
         let mut area = Area::with_capacity(members.len());
         let mut entries: Vec<FlatEntry> = Vec::with_capacity(members.len());
-        for (raw_key, raw_value) in members {
+        for (key_span, value_span) in members {
+            let (raw_key, raw_value) = (&text[key_span.clone()], &text[value_span.clone()]);
             let key = jsontext::decode_string(raw_key).ok_or_else(|| {
                 MeshError::invalid(location, format!("key {raw_key} cannot be decoded"))
             })?;
@@ -55,8 +56,7 @@ impl FlatDump {
                 )
                 .into());
             };
-            let key_span = jsontext::span(text, raw_key);
-            let value_span = jsontext::span(text, raw_value);
+            let (key_span, value_span) = (key_span.clone(), value_span.clone());
             match area.get_index_of(&key) {
                 Some(i) => {
                     entries[i].key_span = key_span;
@@ -73,16 +73,13 @@ impl FlatDump {
                 }
             }
         }
-        let style = Style::detect(text, members.first().copied());
-        let items: Vec<Range<usize>> = members
-            .iter()
-            .map(|(k, v)| jsontext::span(text, k).start..jsontext::span(text, v).end)
-            .collect();
-        let layout = Layout::learn(text, container_span(text), &items, style.layout(""));
+        let style = Style::detect(&text, members.first().cloned());
+        let items: Vec<Range<usize>> = members.iter().map(|(k, v)| k.start..v.end).collect();
+        let layout = Layout::learn(&text, container_span(&text), &items, style.layout(""));
         Ok(FlatDump {
             location: location.to_owned(),
             path,
-            text: text.to_owned(),
+            text,
             entries,
             layout,
             style,
@@ -163,8 +160,8 @@ impl Backend for FlatDump {
         };
         let new_text = self.render(changes);
         atomic::replace_file(path, new_text.as_bytes(), 0o600)?;
-        let members = jsontext::object_members(&new_text)?;
-        let mut reparsed = FlatDump::parse(&self.location, self.path.clone(), &new_text, &members)?;
+        let members = jsontext::member_spans(&new_text)?;
+        let mut reparsed = FlatDump::parse(&self.location, self.path.clone(), new_text, &members)?;
         reparsed.area = None;
         *self = reparsed;
         Ok(())
@@ -176,8 +173,8 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> FlatDump {
-        let members = jsontext::object_members(text).unwrap();
-        FlatDump::parse("t.json", None, text, &members).unwrap()
+        let members = jsontext::member_spans(text).unwrap();
+        FlatDump::parse("t.json", None, text.to_owned(), &members).unwrap()
     }
 
     #[test]

@@ -14,6 +14,17 @@ use crate::jsstring::JsString;
 /// One member of a JSON object: raw key literal and raw value text, both borrowed.
 pub type RawMember<'a> = (&'a str, &'a str);
 
+/// One member of a JSON object as byte ranges of the document: (key literal, value).
+pub type MemberSpan = (Range<usize>, Range<usize>);
+
+/// The members of the top-level object of `text`, as byte ranges.
+pub fn member_spans(text: &str) -> serde_json::Result<Vec<MemberSpan>> {
+    Ok(object_members(text)?
+        .into_iter()
+        .map(|(k, v)| (span(text, k), span(text, v)))
+        .collect())
+}
+
 /// The members of the JSON object `text`, in order (duplicates included).
 pub fn object_members(text: &str) -> serde_json::Result<Vec<RawMember<'_>>> {
     let mut de = serde_json::Deserializer::from_str(text);
@@ -108,18 +119,19 @@ pub struct Style {
 }
 
 impl Style {
-    pub fn detect(text: &str, first_member: Option<RawMember<'_>>) -> Style {
-        let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    pub fn detect(text: &str, first_member: Option<MemberSpan>) -> Style {
+        // The first line break tells the file's convention; no need to scan a large file.
+        let newline = match text.find('\n') {
+            Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
+            _ => "\n",
+        };
         let unit = text.find('\n').and_then(|nl| {
             let rest = &text[nl + 1..];
             let n = rest.len() - rest.trim_start_matches([' ', '\t']).len();
             (n > 0).then(|| rest[..n].to_owned())
         });
         let colon = match first_member {
-            Some((k, v)) => {
-                let r = span(text, k).end..span(text, v).start;
-                text[r].to_owned()
-            }
+            Some((k, v)) => text[k.end..v.start].to_owned(),
             None if unit.is_some() => ": ".to_owned(),
             None => ":".to_owned(),
         };
@@ -235,8 +247,8 @@ pub fn line_indent(text: &str, pos: usize) -> &str {
 }
 
 /// A readable error for a document that is not JSON.
-pub fn describe_parse_error(bytes: &[u8], err: &serde_json::Error) -> String {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+pub fn describe_parse_error(empty: bool, err: &serde_json::Error) -> String {
+    if empty {
         return "the file is empty".into();
     }
     if err.is_eof() {
@@ -245,12 +257,12 @@ pub fn describe_parse_error(bytes: &[u8], err: &serde_json::Error) -> String {
     format!("not valid JSON: {err}")
 }
 
-/// The text of a JSON file, which must be UTF-8.
-pub fn as_text(bytes: &[u8]) -> Result<&str, String> {
-    std::str::from_utf8(bytes).map_err(|e| {
+/// The text of a JSON file, which must be UTF-8 (validated once, never copied).
+pub fn into_text(bytes: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|e| {
         format!(
             "not a JSON text: invalid UTF-8 at byte {} (binary file?)",
-            e.valid_up_to()
+            e.utf8_error().valid_up_to()
         )
     })
 }
@@ -265,7 +277,7 @@ mod tests {
         let m = object_members(text).unwrap();
         assert_eq!(m, vec![("\"a\"", "\"x\""), ("\"b\"", "[1, 2]")]);
         assert_eq!(&text[span(text, m[1].1)], "[1, 2]");
-        let style = Style::detect(text, m.first().copied());
+        let style = Style::detect(text, member_spans(text).unwrap().first().cloned());
         assert_eq!(style.unit.as_deref(), Some("  "));
         assert_eq!(style.colon, ": ");
         assert!(!style.ascii_only);
@@ -279,7 +291,7 @@ mod tests {
             .iter()
             .map(|(k, v)| span(text, k).start..span(text, v).end)
             .collect();
-        let style = Style::detect(text, m.first().copied());
+        let style = Style::detect(text, member_spans(text).unwrap().first().cloned());
         let layout = Layout::learn(text, 0..text.len(), &items, style.layout(""));
         let rendered = layout.render(
             '{',
@@ -295,7 +307,6 @@ mod tests {
     #[test]
     fn detects_python_style_ascii_escaping() {
         let text = r#"{"k": "caf\u00e9"}"#;
-        let m = object_members(text).unwrap();
-        assert!(Style::detect(text, m.first().copied()).ascii_only);
+        assert!(Style::detect(text, member_spans(text).unwrap().first().cloned()).ascii_only);
     }
 }

@@ -245,8 +245,9 @@ fn open_json(
     bytes: Vec<u8>,
     forced: Option<BackendKind>,
 ) -> Result<Box<dyn Backend>> {
-    let text = jsontext::as_text(&bytes).map_err(|p| MeshError::invalid(location, p))?;
-    let members = jsontext::object_members(text).map_err(|e| {
+    let empty = bytes.iter().all(u8::is_ascii_whitespace);
+    let text = jsontext::into_text(bytes).map_err(|p| MeshError::invalid(location, p))?;
+    let members = jsontext::member_spans(&text).map_err(|e| {
         let problem = match text.trim_start().as_bytes().first() {
             Some(b'[') if !e.is_eof() && !e.is_syntax() => {
                 "is a JSON array; expected a JSON object (a localStorage dump or a Playwright storage state)".into()
@@ -254,13 +255,13 @@ fn open_json(
             Some(b'"' | b'0'..=b'9' | b'-' | b't' | b'f' | b'n') if !e.is_eof() && !e.is_syntax() => {
                 "is a single JSON value; expected a JSON object (a localStorage dump or a Playwright storage state)".into()
             }
-            _ => jsontext::describe_parse_error(&bytes, &e),
+            _ => jsontext::describe_parse_error(empty, &e),
         };
         MeshError::invalid(location, problem)
     })?;
     let looks_playwright = members
         .iter()
-        .any(|(k, v)| *k == "\"origins\"" && v.starts_with('['));
+        .any(|(k, v)| &text[k.clone()] == "\"origins\"" && text[v.clone()].starts_with('['));
     let kind = forced.unwrap_or(if looks_playwright {
         BackendKind::Playwright
     } else {
@@ -293,8 +294,8 @@ pub fn render_flat(area: &Area) -> String {
 /// A new Playwright storage state (no cookies) with one origin holding `changes`' puts.
 pub fn render_playwright(origin: &str, changes: &ChangeSet) -> String {
     const EMPTY: &str = "{\n  \"cookies\": [],\n  \"origins\": []\n}\n";
-    let members = jsontext::object_members(EMPTY).unwrap_or_default();
-    playwright::PlaywrightState::parse("", None, EMPTY, &members)
+    let members = jsontext::member_spans(EMPTY).unwrap_or_default();
+    playwright::PlaywrightState::parse("", None, EMPTY.to_owned(), &members)
         .and_then(|s| s.render(origin, changes))
         .unwrap_or_default()
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::jsontext::{self, Layout, RawMember, Style};
+use super::jsontext::{self, Layout, MemberSpan, Style};
 use super::{Area, Backend, BackendKind, ChangeSet, OriginInfo, atomic, entry_bytes};
 use crate::error::MeshError;
 use crate::jsstring::JsString;
@@ -41,15 +41,15 @@ impl PlaywrightState {
     pub fn parse(
         location: &str,
         path: Option<PathBuf>,
-        text: &str,
-        members: &[RawMember<'_>],
+        text: String,
+        members: &[MemberSpan],
     ) -> Result<PlaywrightState> {
         let bad = |problem: String| MeshError::invalid(location, problem);
         let origins_raw = members
             .iter()
             .rev()
-            .find(|(k, _)| *k == "\"origins\"")
-            .map(|(_, v)| *v)
+            .find(|(k, _)| &text[k.clone()] == "\"origins\"")
+            .map(|(_, v)| &text[v.clone()])
             .ok_or_else(|| bad("not a Playwright storage state: no \"origins\" member".into()))?;
         let elements = jsontext::array_elements(origins_raw).map_err(|_| {
             bad(format!(
@@ -59,15 +59,17 @@ impl PlaywrightState {
         })?;
         let mut origins = Vec::with_capacity(elements.len());
         for (i, elem) in elements.iter().enumerate() {
-            origins.push(parse_origin(text, elem).map_err(|p| bad(format!("origins[{i}]: {p}")))?);
+            origins.push(parse_origin(&text, elem).map_err(|p| bad(format!("origins[{i}]: {p}")))?);
         }
+        let origins_span = jsontext::span(&text, origins_raw);
+        let origin_spans = elements.iter().map(|e| jsontext::span(&text, e)).collect();
         Ok(PlaywrightState {
             location: location.to_owned(),
             path,
-            text: text.to_owned(),
-            style: Style::detect(text, members.first().copied()),
-            origins_span: jsontext::span(text, origins_raw),
-            origin_spans: elements.iter().map(|e| jsontext::span(text, e)).collect(),
+            style: Style::detect(&text, members.first().cloned()),
+            text,
+            origins_span,
+            origin_spans,
             origins,
         })
     }
@@ -292,9 +294,9 @@ impl Backend for PlaywrightState {
         };
         let new_text = self.render(origin, changes)?;
         atomic::replace_file(path, new_text.as_bytes(), 0o600)?;
-        let members = jsontext::object_members(&new_text)?;
+        let members = jsontext::member_spans(&new_text)?;
         let mut reparsed =
-            PlaywrightState::parse(&self.location, self.path.clone(), &new_text, &members)?;
+            PlaywrightState::parse(&self.location, self.path.clone(), new_text, &members)?;
         for o in &mut reparsed.origins {
             o.area = None;
         }
@@ -337,8 +339,8 @@ mod tests {
 }"#;
 
     fn parse(text: &str) -> PlaywrightState {
-        let members = jsontext::object_members(text).unwrap();
-        PlaywrightState::parse("s.json", None, text, &members).unwrap()
+        let members = jsontext::member_spans(text).unwrap();
+        PlaywrightState::parse("s.json", None, text.to_owned(), &members).unwrap()
     }
 
     #[test]

@@ -1,1 +1,83 @@
+//! Man pages are generated from the clap definitions and checked in; this fails when they are
+//! stale (`MESHPEERS_BLESS=1 cargo test` regenerates them). Completions work.
 
+use std::collections::BTreeMap;
+use std::fs;
+
+use clap::CommandFactory;
+
+use crate::support::{repo, run};
+
+fn generated() -> BTreeMap<String, Vec<u8>> {
+    let dir = tempfile::tempdir().unwrap();
+    clap_mangen::generate_to(meshpeers::cli::Cli::command(), dir.path()).unwrap();
+    fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn man_pages_are_current() {
+    let man = repo().join("man");
+    let want = generated();
+    if std::env::var_os("MESHPEERS_BLESS").is_some() {
+        let _ = fs::remove_dir_all(&man);
+        fs::create_dir_all(&man).unwrap();
+        for (name, bytes) in &want {
+            fs::write(man.join(name), bytes).unwrap();
+        }
+        return;
+    }
+    let have: BTreeMap<String, Vec<u8>> = fs::read_dir(&man)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| {
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        fs::read(e.path()).unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        have.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "man/ is stale: run `MESHPEERS_BLESS=1 cargo test` and commit"
+    );
+    for (name, bytes) in &want {
+        assert!(
+            have[name] == *bytes,
+            "man/{name} is stale: run `MESHPEERS_BLESS=1 cargo test` and commit"
+        );
+    }
+    let main = String::from_utf8_lossy(&want["meshpeers.1"]);
+    assert!(
+        main.contains("Exit status") && main.contains("invalid input"),
+        "exit codes documented"
+    );
+    let list = String::from_utf8_lossy(&want["meshpeers-list.1"]);
+    assert!(
+        list.contains("reconnectionAttempts") && list.contains("hasSecret"),
+        "JSON contract documented"
+    );
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let (code, out, err) = run(["completions", shell]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.contains("meshpeers") && out.contains("inspect"),
+            "{shell}"
+        );
+    }
+}

@@ -7,9 +7,6 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-/// The oracle's fixed time, T = 2026-11-20T12:00:00.000Z.
-pub const ORACLE_NOW: &str = "1795176000000";
-
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
