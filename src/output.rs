@@ -73,11 +73,9 @@ pub fn kv_table(rows: &[(&str, String)]) -> Table {
 
 /// Writes `value` as pretty JSON and a newline on stdout.
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
-    let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    out.flush()?;
-    Ok(())
+    // Serialise first: a write error then stays a plain io::Error (a closed pipe is success).
+    let text = serde_json::to_string_pretty(value)?;
+    print(text)
 }
 
 /// Writes text and a newline on stdout.

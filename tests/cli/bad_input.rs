@@ -227,3 +227,41 @@ fn corpus_files_are_never_touched_by_reads() {
     }
     assert_eq!(env.snapshot(), before);
 }
+
+#[test]
+fn a_closed_pipe_is_a_quiet_success() {
+    use std::process::Stdio;
+    let env = TestEnv::new();
+    let area = meshpeers::synth::generate(&meshpeers::synth::SynthOptions {
+        peers: 600,
+        seed: 3,
+        now: 1e12,
+    });
+    let p = env.write("big.json", meshpeers::synth::flat_json(&area));
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("meshpeers"))
+        .args([
+            "list",
+            "--json",
+            "--include-blacklisted",
+            "--store",
+            p.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end at once, like `| head -0`; the JSON (> 64 KiB) cannot fit the pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -6,21 +6,12 @@ use std::fs;
 
 use clap::CommandFactory;
 
-use crate::support::{repo, run};
+use crate::support::{read_files, repo, run};
 
 fn generated() -> BTreeMap<String, Vec<u8>> {
     let dir = tempfile::tempdir().unwrap();
     clap_mangen::generate_to(meshpeers::cli::Cli::command(), dir.path()).unwrap();
-    fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect()
+    read_files(dir.path())
 }
 
 #[test]
@@ -35,18 +26,7 @@ fn man_pages_are_current() {
         }
         return;
     }
-    let have: BTreeMap<String, Vec<u8>> = fs::read_dir(&man)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| {
-                    (
-                        e.file_name().to_string_lossy().into_owned(),
-                        fs::read(e.path()).unwrap(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let have = read_files(&man);
     assert_eq!(
         have.keys().collect::<Vec<_>>(),
         want.keys().collect::<Vec<_>>(),

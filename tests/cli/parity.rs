@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{corpus, json};
+use crate::support::{column, corpus, json};
 
 /// Every oracle directory in the corpus.
 fn oracle_dirs() -> Vec<PathBuf> {
@@ -76,6 +76,15 @@ fn list_flags(args: &Value) -> Vec<String> {
     flags
 }
 
+/// (peerId, number field) of each row of a result array.
+fn id_and_number(rows: &Value, field: &str) -> Vec<(String, f64)> {
+    let ids = column(rows, "peerId")
+        .into_iter()
+        .map(|v| v.as_str().unwrap().to_owned());
+    ids.zip(column(rows, field).into_iter().map(|v| v.as_f64().unwrap()))
+        .collect()
+}
+
 #[test]
 fn every_query_gives_the_apps_ids_order_and_quality() {
     let dirs = oracle_dirs();
@@ -104,28 +113,8 @@ fn every_query_gives_the_apps_ids_order_and_quality() {
                 args.extend(["--now".into(), now_of(&o)]);
                 args.extend(list_flags(&o["args"]));
                 let got = json(&args);
-                let want: Vec<(String, f64)> = o["result"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|r| {
-                        (
-                            r["peerId"].as_str().unwrap().to_owned(),
-                            r["_qualityScore"].as_f64().unwrap(),
-                        )
-                    })
-                    .collect();
-                let got: Vec<(String, f64)> = got
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|r| {
-                        (
-                            r["peerId"].as_str().unwrap().to_owned(),
-                            r["quality"].as_f64().unwrap(),
-                        )
-                    })
-                    .collect();
+                let want = id_and_number(&o["result"], "_qualityScore");
+                let got = id_and_number(&got, "quality");
                 assert_eq!(got, want, "{} {file}", store.display());
                 checked += 1;
             }

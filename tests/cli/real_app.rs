@@ -5,7 +5,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::support::{corpus, json, run};
+use crate::support::{column, corpus, json, run};
 
 fn index_of(dump: &std::path::Path) -> Vec<String> {
     let flat: serde_json::Map<String, Value> =
@@ -41,11 +41,9 @@ fn inspect_list_and_show_report_the_four_peers() {
             errors.is_empty(),
             "{file}: real app data reported as corrupt: {errors:?}"
         );
-        let other: Vec<&str> = inspect["otherKeys"]
-            .as_array()
-            .unwrap()
+        let other: Vec<&str> = column(&inspect["otherKeys"], "key")
             .iter()
-            .map(|k| k["key"].as_str().unwrap())
+            .map(|k| k.as_str().unwrap())
             .collect();
         assert!(
             other.contains(&"mesh_reconnection_identity") && other.contains(&"theme"),
@@ -61,22 +59,18 @@ fn inspect_list_and_show_report_the_four_peers() {
             "2026-11-21T12:10:00Z",
             "--include-blacklisted",
         ]);
-        let listed: Vec<&str> = list
-            .as_array()
-            .unwrap()
+        let listed: Vec<&str> = column(&list, "peerId")
             .iter()
-            .map(|p| p["peerId"].as_str().unwrap())
+            .map(|v| v.as_str().unwrap())
             .collect();
         let mut sorted = listed.clone();
         sorted.sort();
         let mut expected: Vec<&str> = ids.iter().map(String::as_str).collect();
         expected.sort();
         assert_eq!(sorted, expected, "{file}");
-        let seen: Vec<f64> = list
-            .as_array()
-            .unwrap()
+        let seen: Vec<f64> = column(&list, "lastSeen")
             .iter()
-            .map(|p| p["lastSeen"].as_f64().unwrap())
+            .map(|v| v.as_f64().unwrap())
             .collect();
         assert!(
             seen.windows(2).all(|w| w[0] >= w[1]),

@@ -99,15 +99,32 @@ impl TestEnv {
 
     /// Every file of the directory with its bytes, to prove a command changed nothing.
     pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
-        fs::read_dir(self.dir.path())
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                (
-                    e.file_name().to_string_lossy().into_owned(),
-                    fs::read(e.path()).unwrap(),
-                )
-            })
-            .collect()
+        read_files(self.dir.path())
     }
+}
+
+/// Every file of `dir` (not recursive) by name, with its bytes; empty when `dir` is absent.
+pub fn read_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| {
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        fs::read(e.path()).unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One field of every element of a JSON array (`Null` where absent).
+pub fn column<'a>(array: &'a serde_json::Value, field: &str) -> Vec<&'a serde_json::Value> {
+    array
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|row| &row[field])
+        .collect()
 }
