@@ -3,8 +3,6 @@
 //! Everything else travels as `anyhow::Error` with context; `exit_code` walks the chain for the
 //! first `MeshError` (or an I/O error) to pick the status documented in the man page.
 
-use std::process::ExitCode;
-
 /// Exit statuses (documented in `meshpeers(1)`, section EXIT STATUS).
 pub mod exit {
     pub const SUCCESS: u8 = 0;
@@ -120,8 +118,4 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
-}
-
-pub fn to_exit_code(code: u8) -> ExitCode {
-    ExitCode::from(code)
 }
