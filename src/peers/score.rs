@@ -217,11 +217,12 @@ fn js_min(a: f64, b: f64) -> f64 {
     }
 }
 
-/// `x || 0` as a number; re-exported for the sort keys of queries.
+/// The app's sort key `lastSeen || 0`.
 pub fn last_seen_key(p: &PeerView) -> f64 {
     or_zero(p.last_seen.as_ref())
 }
 
+/// The app's sort key `lastConnected || 0`.
 pub fn last_connected_key(p: &PeerView) -> f64 {
     or_zero(p.last_connected.as_ref())
 }

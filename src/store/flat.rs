@@ -40,7 +40,7 @@ impl FlatDump {
     ) -> Result<FlatDump> {
         let mut area = Area::with_capacity(members.len());
         let mut entries: Vec<FlatEntry> = Vec::with_capacity(members.len());
-        for (key_span, value_span) in members {
+        for (key_span, value_span) in members.iter().cloned() {
             let (raw_key, raw_value) = (&text[key_span.clone()], &text[value_span.clone()]);
             let key = jsontext::decode_string(raw_key).ok_or_else(|| {
                 MeshError::invalid(location, format!("key {raw_key} cannot be decoded"))
@@ -56,7 +56,6 @@ impl FlatDump {
                 )
                 .into());
             };
-            let (key_span, value_span) = (key_span.clone(), value_span.clone());
             match area.get_index_of(&key) {
                 Some(i) => {
                     entries[i].key_span = key_span;
@@ -106,12 +105,10 @@ impl FlatDump {
         }
         for (k, v) in changes.iter() {
             if let (Some(v), false) = (v, seen.contains(k)) {
-                items.push(format!(
-                    "{}{}{}",
-                    self.style.encode(k),
-                    self.style.colon,
-                    self.style.encode(v)
-                ));
+                items.push(
+                    self.style
+                        .member(&self.style.encode(k), &self.style.encode(v)),
+                );
             }
         }
         let c = container_span(t);

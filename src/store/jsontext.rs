@@ -169,11 +169,16 @@ impl Style {
         out
     }
 
+    /// One object member `key: value` from already-encoded JSON texts, in this file's style.
+    pub fn member(&self, key_json: &str, value_json: &str) -> String {
+        format!("{key_json}{}{value_json}", self.colon)
+    }
+
     /// A new object of string members, laid out for a container line indented by `base`.
     pub fn object(&self, base: &str, members: &[(&str, String)]) -> String {
         let items: Vec<String> = members
             .iter()
-            .map(|(k, v)| format!("\"{k}\"{}{v}", self.colon))
+            .map(|(k, v)| self.member(&format!("\"{k}\""), v))
             .collect();
         self.layout(base).render('{', &items, '}')
     }

@@ -286,7 +286,7 @@ pub fn render_flat(area: &Area) -> String {
     };
     let items: Vec<String> = area
         .iter()
-        .map(|(k, v)| format!("{}{}{}", style.encode(k), style.colon, style.encode(v)))
+        .map(|(k, v)| style.member(&style.encode(k), &style.encode(v)))
         .collect();
     format!("{}\n", style.layout("").render('{', &items, '}'))
 }

@@ -13,6 +13,18 @@ fn index_of(dump: &std::path::Path) -> Vec<String> {
     serde_json::from_str(flat["mesh:peers:index"].as_str().unwrap()).unwrap()
 }
 
+/// `show ID` on `store`, minutes after the real-app capture.
+fn show_args<'a>(id: &'a str, store: &'a str) -> [&'a str; 6] {
+    [
+        "show",
+        id,
+        "--store",
+        store,
+        "--now",
+        "2026-11-21T12:10:00Z",
+    ]
+}
+
 #[test]
 fn inspect_list_and_show_report_the_four_peers() {
     let Some(c) = corpus() else { return };
@@ -78,14 +90,7 @@ fn inspect_list_and_show_report_the_four_peers() {
         );
 
         for id in &ids {
-            let show = json([
-                "show",
-                id,
-                "--store",
-                &store,
-                "--now",
-                "2026-11-21T12:10:00Z",
-            ]);
+            let show = json(show_args(id, &store));
             assert_eq!(show["peerId"], id.as_str());
             assert_eq!(
                 show["record"]["peerId"],
@@ -107,14 +112,7 @@ fn the_stopped_peer_keeps_its_attempts_and_extra_fields() {
         .join("serverless-chat/A-localstorage.json")
         .display()
         .to_string();
-    let d = json([
-        "show",
-        "4cb64668",
-        "--store",
-        &store,
-        "--now",
-        "2026-11-21T12:10:00Z",
-    ]);
+    let d = json(show_args("4cb64668", &store));
     assert_eq!(d["record"]["displayName"], "Dave");
     assert_eq!(d["record"]["reconnectionAttempts"], 2);
     assert!(
@@ -124,27 +122,13 @@ fn the_stopped_peer_keeps_its_attempts_and_extra_fields() {
             .starts_with("v=0")
     );
     assert_eq!(d["appScoreNaN"], false);
-    let b = json([
-        "show",
-        "b60a8d9d",
-        "--store",
-        &store,
-        "--now",
-        "2026-11-21T12:10:00Z",
-    ]);
+    let b = json(show_args("b60a8d9d", &store));
     assert_eq!(
         b["appScoreNaN"], true,
         "B's record has no reconnectionAttempts"
     );
 
-    let (code, out, _) = run([
-        "show",
-        "4cb64668",
-        "--store",
-        &store,
-        "--now",
-        "2026-11-21T12:10:00Z",
-    ]);
+    let (code, out, _) = run(show_args("4cb64668", &store));
     assert_eq!(code, 0);
     assert!(out.contains("\"displayName\": \"Dave\""), "{out}");
     assert!(out.contains("reason: reliable, recently-active"), "{out}");
