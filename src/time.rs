@@ -78,6 +78,33 @@ pub fn relative(ms: f64, now: f64) -> String {
     }
 }
 
+/// An exact duration for explanations: every non-zero unit, `30d 1ms`, `2d 4h 30m`; `0ms`.
+pub fn duration(ms: f64) -> String {
+    if !ms.is_finite() {
+        return "an unknown time".into();
+    }
+    let sign = if ms < 0.0 { "-" } else { "" };
+    let mut rest = ms.abs();
+    let mut parts = Vec::new();
+    for (unit, size) in [
+        ("d", 86_400_000.0),
+        ("h", 3_600_000.0),
+        ("m", 60_000.0),
+        ("s", 1000.0),
+    ] {
+        let n = (rest / size).floor();
+        if n > 0.0 {
+            parts.push(format!("{n}{unit}"));
+            rest -= n * size;
+        }
+    }
+    if rest > 0.0 || parts.is_empty() {
+        // Whole milliseconds print without a fraction; a fractional rest keeps it.
+        parts.push(format!("{}ms", (rest * 1000.0).round() / 1000.0));
+    }
+    format!("{sign}{}", parts.join(" "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +130,16 @@ mod tests {
         assert_eq!(relative(now + 3.0 * 86_400_000.0, now), "in 3d");
         assert_eq!(relative(now, now), "just now");
         assert_eq!(iso(1_795_176_000_000.0), "2026-11-20T12:00:00.000Z");
+    }
+
+    #[test]
+    fn exact_durations() {
+        assert_eq!(duration(30.0 * 86_400_000.0 + 1.0), "30d 1ms");
+        assert_eq!(
+            duration(2.0 * 86_400_000.0 + 4.5 * 3_600_000.0),
+            "2d 4h 30m"
+        );
+        assert_eq!(duration(0.0), "0ms");
+        assert_eq!(duration(-1500.0), "-1s 500ms");
     }
 }

@@ -1,6 +1,8 @@
 //! The peer namespace (`mesh:peers:index`, `mesh:peer:<id>`, metadata, key record, schema
 //! version) and the app's logic on it: scores, queries, stats, findings.
 
+pub mod cleanup;
+pub mod edit;
 pub mod findings;
 pub mod jsval;
 pub mod namespace;

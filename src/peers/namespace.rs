@@ -141,7 +141,7 @@ impl<'a> Namespace<'a> {
     }
 }
 
-fn parse_index(raw: &JsString) -> Index {
+pub(crate) fn parse_index(raw: &JsString) -> Index {
     match serde_json::from_str::<Value>(&raw.to_string_lossy()) {
         Ok(Value::Array(items)) => {
             let mut skipped = 0;

@@ -59,10 +59,15 @@ pub struct Hit<'p> {
     pub quality: Quality,
 }
 
-pub fn query<'p>(peers: &'p [Peer], now: f64, opts: &QueryOptions) -> Vec<Hit<'p>> {
+/// The app's `queryPeers` over `peers` (in index order).
+pub fn query<'p>(
+    peers: impl IntoIterator<Item = &'p Peer>,
+    now: f64,
+    opts: &QueryOptions,
+) -> Vec<Hit<'p>> {
     let max_age = opts.max_age.filter(|a| *a != 0.0 && !a.is_nan());
     let mut hits: Vec<Hit<'p>> = peers
-        .iter()
+        .into_iter()
         .filter(|p| !(opts.exclude_blacklisted && p.view.is_blacklisted(now)))
         .filter(|p| {
             max_age.is_none_or(|age| {

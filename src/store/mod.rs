@@ -6,7 +6,7 @@
 
 pub mod atomic;
 mod flat;
-mod jsontext;
+pub(crate) mod jsontext;
 mod playwright;
 
 use std::fmt;

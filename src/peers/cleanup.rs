@@ -1,0 +1,425 @@
+//! Cleanup plans: which peers a strategy removes, by which rule, and why.
+//!
+//! `stale` is the app's own `cleanupStalePeers` (every readable indexed peer is checked, the
+//! blacklisted ones included; then an LRU step over the non-blacklisted ones when the index
+//! still has more than 100 entries). `age`, `failures`, `lru`, `quality` and `hybrid` are the
+//! design guide's strategies, which all start from the app's default `queryPeers()` and so
+//! never touch a peer whose blacklist is still running. Peers whose record is missing or
+//! unreadable are never removed by a cleanup (`validate`/`repair` deal with them).
+
+use std::collections::HashSet;
+
+use super::jsval::{member, to_number, truthy};
+use super::query::{self, Order, QueryOptions, SortKey};
+use super::score::{self, days_since_seen};
+use super::{DAY_MS, Peer};
+use crate::time::duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Strategy {
+    /// The app's cleanupStalePeers.
+    Stale,
+    /// Peers not seen for longer than --max-age.
+    Age,
+    /// Peers with at least --max-failures failed reconnections, blacklist absent or expired.
+    Failures,
+    /// Keep only the --keep most recently seen peers.
+    Lru,
+    /// Remove the lowest-quality peers until at most --target remain.
+    Quality,
+    /// The guide's recommended combination.
+    Hybrid,
+}
+
+/// Every threshold of every strategy (defaults: the app's and the guide's).
+#[derive(Clone, Debug)]
+pub struct Thresholds {
+    /// Older than this (ms) is inactive: stale, age, hybrid.
+    pub max_age: f64,
+    /// At least this many failed reconnections: stale, failures, hybrid.
+    pub max_failures: f64,
+    /// More index entries than this triggers the LRU step: stale, hybrid.
+    pub max_peers: usize,
+    /// Peers the LRU keeps: lru (default 50), hybrid's LRU step (default 80).
+    pub keep: Option<usize>,
+    /// Peers the quality strategy keeps.
+    pub target: usize,
+    /// hybrid: never connected and older than this (ms).
+    pub never_connected_age: f64,
+    /// hybrid: quality below this …
+    pub low_quality: f64,
+    /// … and older than this (ms).
+    pub low_quality_age: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            max_age: 30.0 * DAY_MS,
+            max_failures: 5.0,
+            max_peers: super::MAX_PEERS,
+            keep: None,
+            target: 80,
+            never_connected_age: 7.0 * DAY_MS,
+            low_quality: 20.0,
+            low_quality_age: 14.0 * DAY_MS,
+        }
+    }
+}
+
+/// Why a peer goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    Inactive,
+    FailedReconnections,
+    NeverConnected,
+    LowQuality,
+    Lru,
+    Quality,
+}
+
+impl Rule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Inactive => "inactive",
+            Rule::FailedReconnections => "failed-reconnections",
+            Rule::NeverConnected => "never-connected",
+            Rule::LowQuality => "low-quality",
+            Rule::Lru => "lru",
+            Rule::Quality => "quality",
+        }
+    }
+}
+
+/// One peer of the plan.
+#[derive(Debug, Clone)]
+pub struct Removal<'p> {
+    pub peer: &'p Peer,
+    /// The rule the plan names (for `stale`, the app's own choice: failures over age).
+    pub rule: Rule,
+    /// Every rule the peer meets.
+    pub rules: Vec<Rule>,
+    /// The facts behind the rules, for people.
+    pub reason: String,
+}
+
+/// The peers `strategy` removes, in the order the rules find them.
+pub fn plan<'p>(
+    peers: &'p [Peer],
+    index_ids: &[String],
+    strategy: Strategy,
+    th: &Thresholds,
+    now: f64,
+) -> Vec<Removal<'p>> {
+    let mut planned = Plan::default();
+    match strategy {
+        Strategy::Stale => {
+            for p in peers {
+                let mut rules = Vec::new();
+                let mut why = Vec::new();
+                if let Some(w) = inactive(p, th.max_age, now) {
+                    rules.push(Rule::Inactive);
+                    why.push(w);
+                }
+                if let Some(w) = failing(p, th.max_failures, now) {
+                    rules.push(Rule::FailedReconnections);
+                    why.push(w);
+                }
+                if rules.contains(&Rule::Inactive) && p.view.is_blacklisted(now) {
+                    why.push(format!(
+                        "blacklisted for another {}, removed anyway as the app does",
+                        duration(to_number(p.view.blacklist_until.as_ref()) - now)
+                    ));
+                }
+                // The app names the last rule it checked.
+                if let Some(rule) = rules.last().copied() {
+                    planned.push(p, rule, rules, why.join("; "));
+                }
+            }
+            let remaining = planned.remaining(index_ids);
+            if remaining > th.max_peers {
+                let excess = remaining - th.max_peers;
+                let pool = query::query(
+                    planned.kept(peers),
+                    now,
+                    &QueryOptions {
+                        sort: SortKey::LastSeen,
+                        order: Order::Asc,
+                        limit: Some(excess),
+                        ..QueryOptions::default()
+                    },
+                );
+                for h in pool {
+                    let why = format!(
+                        "{remaining} peers left, more than {}: the {excess} least recently seen go (last seen {} ago)",
+                        th.max_peers,
+                        duration(now - score::last_seen_key(&h.peer.view))
+                    );
+                    planned.push(h.peer, Rule::Lru, vec![Rule::Lru], why);
+                }
+            }
+        }
+        Strategy::Age => {
+            for h in query::query(peers, now, &QueryOptions::default()) {
+                if let Some(w) = older_than(h.peer, th.max_age, now) {
+                    planned.push(h.peer, Rule::Inactive, vec![Rule::Inactive], w);
+                }
+            }
+        }
+        Strategy::Failures => {
+            for h in query::query(peers, now, &QueryOptions::default()) {
+                if let Some(w) = failing(h.peer, th.max_failures, now) {
+                    planned.push(
+                        h.peer,
+                        Rule::FailedReconnections,
+                        vec![Rule::FailedReconnections],
+                        w,
+                    );
+                }
+            }
+        }
+        Strategy::Lru => {
+            let keep = th.keep.unwrap_or(50);
+            lru_keep(&mut planned, peers, keep, now);
+        }
+        Strategy::Quality => {
+            let ranked = query::query(
+                peers,
+                now,
+                &QueryOptions {
+                    sort: SortKey::Quality,
+                    order: Order::Asc,
+                    ..QueryOptions::default()
+                },
+            );
+            let n = ranked.len();
+            if n > th.target {
+                for h in ranked.into_iter().take(n - th.target) {
+                    let why = format!(
+                        "quality {} is among the {} lowest of {n} peers; {} are kept",
+                        crate::output::num(h.quality.total),
+                        n - th.target,
+                        th.target
+                    );
+                    planned.push(h.peer, Rule::Quality, vec![Rule::Quality], why);
+                }
+            }
+        }
+        Strategy::Hybrid => {
+            for h in query::query(peers, now, &QueryOptions::default()) {
+                let p = h.peer;
+                let mut rules = Vec::new();
+                let mut why = Vec::new();
+                if let Some(w) = inactive(p, th.max_age, now) {
+                    rules.push(Rule::Inactive);
+                    why.push(w);
+                }
+                if let Some(w) = failing(p, th.max_failures, now) {
+                    rules.push(Rule::FailedReconnections);
+                    why.push(w);
+                }
+                let successful =
+                    member(p.view.connection_quality.as_ref(), "successfulConnections");
+                if successful.is_none_or(|v| !truthy(Some(v)) && to_number(Some(v)) == 0.0) {
+                    if let Some(w) = inactive(p, th.never_connected_age, now) {
+                        rules.push(Rule::NeverConnected);
+                        let count = successful.map_or("missing".to_owned(), |v| v.to_string());
+                        why.push(format!(
+                            "never connected successfully (successfulConnections {count}) and {w}"
+                        ));
+                    }
+                }
+                if h.quality.total < th.low_quality {
+                    if let Some(w) = inactive(p, th.low_quality_age, now) {
+                        rules.push(Rule::LowQuality);
+                        why.push(format!(
+                            "quality {} (below {}) and {w}",
+                            crate::output::num(h.quality.total),
+                            crate::output::num(th.low_quality)
+                        ));
+                    }
+                }
+                if let Some(rule) = rules.first().copied() {
+                    planned.push(p, rule, rules, why.join("; "));
+                }
+            }
+            let remaining = planned.remaining(index_ids);
+            if remaining > th.max_peers {
+                lru_keep(&mut planned, peers, th.keep.unwrap_or(80), now);
+            }
+        }
+    }
+    planned.removals
+}
+
+#[derive(Default)]
+struct Plan<'p> {
+    removals: Vec<Removal<'p>>,
+    ids: HashSet<&'p str>,
+}
+
+impl<'p> Plan<'p> {
+    /// Plans a removal once (an id listed twice in the index is one peer).
+    fn push(&mut self, peer: &'p Peer, rule: Rule, rules: Vec<Rule>, reason: String) {
+        if self.ids.insert(&peer.id) {
+            self.removals.push(Removal {
+                peer,
+                rule,
+                rules,
+                reason,
+            });
+        }
+    }
+
+    /// Index entries left after the planned removals (the app counts the index).
+    fn remaining(&self, index_ids: &[String]) -> usize {
+        index_ids
+            .iter()
+            .filter(|id| !self.ids.contains(id.as_str()))
+            .count()
+    }
+
+    fn kept<'a>(&'a self, peers: &'p [Peer]) -> impl Iterator<Item = &'p Peer> + 'a {
+        peers.iter().filter(|p| !self.ids.contains(p.id.as_str()))
+    }
+}
+
+/// The guide's `cleanupLRU(keep)`: the non-blacklisted peers that remain, most recently seen
+/// first; everything after the first `keep` goes.
+fn lru_keep<'p>(planned: &mut Plan<'p>, peers: &'p [Peer], keep: usize, now: f64) {
+    let ranked = query::query(planned.kept(peers), now, &QueryOptions::default());
+    let n = ranked.len();
+    for h in ranked.into_iter().skip(keep) {
+        let why = format!(
+            "not among the {keep} most recently seen of {n} peers (last seen {} ago)",
+            duration(now - score::last_seen_key(&h.peer.view))
+        );
+        planned.push(h.peer, Rule::Lru, vec![Rule::Lru], why);
+    }
+}
+
+/// The app's inactivity test: days since lastSeen greater than the limit in days.
+fn inactive(p: &Peer, max_age: f64, now: f64) -> Option<String> {
+    let days = days_since_seen(&p.view, now);
+    (days > max_age / DAY_MS).then(|| seen_ago(p, max_age, now))
+}
+
+/// The guide's age test, in milliseconds: `now - lastSeen > maxAge`.
+fn older_than(p: &Peer, max_age: f64, now: f64) -> Option<String> {
+    let age = now - to_number(p.view.last_seen.as_ref());
+    (age > max_age).then(|| seen_ago(p, max_age, now))
+}
+
+fn seen_ago(p: &Peer, max_age: f64, now: f64) -> String {
+    format!(
+        "last seen {} ago (more than {})",
+        duration(now - to_number(p.view.last_seen.as_ref())),
+        duration(max_age)
+    )
+}
+
+/// `reconnectionAttempts >= max && (!blacklistUntil || blacklistUntil < now)`.
+fn failing(p: &Peer, max_failures: f64, now: f64) -> Option<String> {
+    let attempts = to_number(p.view.reconnection_attempts.as_ref());
+    if !(attempts >= max_failures) {
+        return None;
+    }
+    let bl = p.view.blacklist_until.as_ref();
+    let blacklist = if !truthy(bl) {
+        "no blacklist".to_owned()
+    } else {
+        let until = to_number(bl);
+        if !(until < now) {
+            return None;
+        }
+        format!("blacklist expired {} ago", duration(now - until))
+    };
+    Some(format!(
+        "{} failed reconnection attempts (at least {}), {blacklist}",
+        crate::output::num(attempts),
+        crate::output::num(max_failures)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jsstring::JsString;
+    use crate::peers::PeerView;
+
+    fn peer(i: usize, json: &str) -> Peer {
+        Peer {
+            id: format!("p{i}"),
+            position: i,
+            view: PeerView::parse(&JsString::from(json)).unwrap(),
+        }
+    }
+
+    const NOW: f64 = 1_795_176_000_000.0;
+
+    fn ids(r: &[Removal]) -> Vec<String> {
+        r.iter().map(|r| r.peer.id.clone()).collect()
+    }
+
+    #[test]
+    fn stale_boundaries() {
+        let seen = |ms: f64| format!(r#"{{"lastSeen":{},"reconnectionAttempts":0}}"#, NOW - ms);
+        let peers = vec![
+            peer(0, &seen(30.0 * DAY_MS)),
+            peer(1, &seen(30.0 * DAY_MS + 1.0)),
+            peer(
+                2,
+                &format!(r#"{{"lastSeen":{NOW},"reconnectionAttempts":5,"blacklistUntil":{NOW}}}"#),
+            ),
+            peer(
+                3,
+                &format!(
+                    r#"{{"lastSeen":{NOW},"reconnectionAttempts":5,"blacklistUntil":{}}}"#,
+                    NOW - 1.0
+                ),
+            ),
+            peer(
+                4,
+                &format!(r#"{{"lastSeen":{NOW},"reconnectionAttempts":4}}"#),
+            ),
+            peer(
+                5,
+                &format!(r#"{{"lastSeen":{NOW},"reconnectionAttempts":"5"}}"#),
+            ),
+        ];
+        let index: Vec<String> = peers.iter().map(|p| p.id.clone()).collect();
+        let r = plan(&peers, &index, Strategy::Stale, &Thresholds::default(), NOW);
+        assert_eq!(ids(&r), ["p1", "p3", "p5"]);
+        assert_eq!(r[0].reason, "last seen 30d 1ms ago (more than 30d)");
+        assert_eq!(
+            r[1].reason,
+            "5 failed reconnection attempts (at least 5), blacklist expired 1ms ago"
+        );
+    }
+
+    #[test]
+    fn lru_ties_differ_between_the_app_and_the_guide() {
+        // Four peers seen at the same instant; one must go.
+        let peers: Vec<Peer> = (0..4)
+            .map(|i| {
+                peer(
+                    i,
+                    &format!(r#"{{"lastSeen":{NOW},"reconnectionAttempts":0}}"#),
+                )
+            })
+            .collect();
+        let index: Vec<String> = peers.iter().map(|p| p.id.clone()).collect();
+        let th = Thresholds {
+            max_peers: 3,
+            keep: Some(3),
+            ..Thresholds::default()
+        };
+        // The app sorts ascending with a negated comparator: the first tied peer goes.
+        assert_eq!(
+            ids(&plan(&peers, &index, Strategy::Stale, &th, NOW)),
+            ["p0"]
+        );
+        // The guide keeps the first `keep` of a descending sort: the last tied peer goes.
+        assert_eq!(ids(&plan(&peers, &index, Strategy::Lru, &th, NOW)), ["p3"]);
+    }
+}
