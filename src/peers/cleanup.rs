@@ -321,7 +321,11 @@ fn seen_ago(p: &Peer, max_age: f64, now: f64) -> String {
 /// `reconnectionAttempts >= max && (!blacklistUntil || blacklistUntil < now)`.
 fn failing(p: &Peer, max_failures: f64, now: f64) -> Option<String> {
     let attempts = to_number(p.view.reconnection_attempts.as_ref());
-    if !(attempts >= max_failures) {
+    // JavaScript comparisons with NaN are false.
+    if attempts
+        .partial_cmp(&max_failures)
+        .is_none_or(|o| o.is_lt())
+    {
         return None;
     }
     let bl = p.view.blacklist_until.as_ref();
@@ -329,7 +333,7 @@ fn failing(p: &Peer, max_failures: f64, now: f64) -> Option<String> {
         "no blacklist".to_owned()
     } else {
         let until = to_number(bl);
-        if !(until < now) {
+        if until.partial_cmp(&now) != Some(std::cmp::Ordering::Less) {
             return None;
         }
         format!("blacklist expired {} ago", duration(now - until))
