@@ -2,6 +2,9 @@
 
 use clap::{Args, Parser, Subcommand};
 
+use std::path::PathBuf;
+
+use crate::peers::cleanup::Strategy;
 use crate::peers::query::{Order, SortKey};
 use crate::store::BackendKind;
 
@@ -100,6 +103,13 @@ pub enum Command {
     List(ListArgs),
     Show(ShowArgs),
     Stats(StatsArgs),
+    Score(ScoreArgs),
+    Candidates(CandidatesArgs),
+    Cleanup(CleanupArgs),
+    Remove(RemoveArgs),
+    Clear(ClearArgs),
+    Unblacklist(UnblacklistArgs),
+    Import(ImportArgs),
     Completions(CompletionsArgs),
 }
 
@@ -203,6 +213,224 @@ pub struct ShowArgs {
 /// value of the origin; quotaBytes is Chromium's 10 MiB per origin.
 #[derive(Debug, Args)]
 pub struct StatsArgs {}
+
+/// Every peer's quality and reconnection scores with their parts, as the app computes them.
+///
+/// Peers in index order (or the ones named). quality = latency (40/35/25/15/5 below
+/// 50/100/200/500/1000 ms) + success rate (floor(rate × 30)) + connection type (host 20, srflx
+/// 12, relay 5) + uptime (10/7/4 above 600/300/60 s). reconnection = quality × 0.4 + recency
+/// (+30/+20/+10 when seen under 1/3/7 days ago) + connections (min(20, 2 × successful)) +
+/// reliability (+10/+5 for a failure rate under 0.1/0.3) − 5 × attempts, clamped to 0–100.
+/// A record without reconnectionAttempts makes the app's score NaN; meshpeers counts 0 and
+/// marks the peer (appScoreNaN).
+///
+/// JSON (`--json`): an array of {peerId, displayName, quality, qualityParts:{latency,
+/// successRate, connectionType, uptime}, reconnection, reconnectionParts:{quality, recency,
+/// connections, reliability, penalty}, reason, appScoreNaN}; penalty is negative.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Peer ids (or unambiguous prefixes); all indexed peers when none is given.
+    pub ids: Vec<String>,
+}
+
+/// The app's reconnection candidates (getReconnectionCandidates), with scores explained.
+///
+/// As the app: the best 2 × limit non-blacklisted peers by quality (seen within --max-age, of
+/// at least --min-quality) are scored, sorted by reconnection score (ties keep that order)
+/// and the first --limit kept. A peer with a high reconnection score but a low quality rank
+/// is never considered, exactly as in the app.
+///
+/// JSON (`--json`): an array in order of {peerId, displayName, score, quality, reason,
+/// parts:{quality, recency, connections, reliability, penalty}, appScoreNaN}.
+#[derive(Debug, Args)]
+pub struct CandidatesArgs {
+    /// How many candidates.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub limit: usize,
+
+    /// Leave out peers last seen longer ago than this (0: no limit).
+    #[arg(long, default_value = "7d", value_name = "DURATION",
+          value_parser = crate::time::parse_duration)]
+    pub max_age: f64,
+
+    /// Leave out peers whose quality score is below this.
+    #[arg(long, default_value_t = 0.0, value_name = "SCORE")]
+    pub min_quality: f64,
+}
+
+/// Flags every writing command shares.
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// Print what would change and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Do not ask for confirmation (needed for the wholesale commands without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Write the backup of the namespace here instead of beside the store.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_backup")]
+    pub backup: Option<PathBuf>,
+
+    /// Do not write a backup of the namespace first (the change cannot be undone then).
+    #[arg(long)]
+    pub no_backup: bool,
+}
+
+/// Remove stale peers: build a plan (peer, rule, why), print it, and apply it unless
+/// --dry-run.
+///
+/// Strategies: `stale` is the app's own cleanupStalePeers: peers unseen for more than
+/// --max-age (30d), even blacklisted ones, and peers with at least --max-failures (5)
+/// reconnection attempts whose blacklist is absent or expired; then, while the index holds
+/// more than --max-peers (100) entries, the least recently seen non-blacklisted peers (ties:
+/// index order); metadata.lastCleanup = now. The guide's strategies start from the app's
+/// default query, so peers whose blacklist still runs are never removed by them: `age`
+/// (unseen for more than --max-age), `failures` (--max-failures, blacklist absent or
+/// expired), `lru` (keep the --keep (50) most recently seen; ties: index order is kept),
+/// `quality` (remove the lowest quality first until --target (80) remain), `hybrid` (older
+/// than --max-age; or the failures rule; or never connected successfully (successfulConnections
+/// 0 or missing) and unseen for more than --never-connected-age (7d); or quality below
+/// --low-quality (20) and unseen for more than --low-quality-age (14d); then, if the index
+/// holds more than --max-peers entries, LRU down to --keep (80)). A blacklist ending exactly
+/// now is neither running nor expired. Peers whose record is missing or unreadable are never
+/// removed.
+///
+/// A real run first writes a backup of the whole namespace (restore the removed peers with
+/// `meshpeers import BACKUP`), then removes the records, rewrites the index and updates the
+/// metadata as the app does (totalPeers, estimatedSize; lastCleanup = now only for `stale`,
+/// the one the app runs itself, even when it removes nothing) in one atomic save.
+///
+/// JSON (`--json`): {dryRun, actions:[{peerId, displayName, action, rule, rules, reason}],
+/// backup, keys:{written, deleted}, warnings}; `backup` is null on a dry run.
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Which peers to remove.
+    #[arg(long, value_enum, default_value = "stale")]
+    pub strategy: Strategy,
+
+    /// Peers unseen for longer than this are inactive (stale, age, hybrid).
+    #[arg(long, default_value = "30d", value_name = "DURATION",
+          value_parser = crate::time::parse_duration)]
+    pub max_age: f64,
+
+    /// Peers with at least this many failed reconnection attempts go once their blacklist
+    /// is absent or expired (stale, failures, hybrid).
+    #[arg(long, default_value_t = 5.0, value_name = "N")]
+    pub max_failures: f64,
+
+    /// More index entries than this triggers the LRU step (stale, hybrid).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub max_peers: usize,
+
+    /// Peers the LRU keeps (lru: 50; hybrid's LRU step: 80).
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+
+    /// Peers the quality strategy keeps.
+    #[arg(long, default_value_t = 80, value_name = "N")]
+    pub target: usize,
+
+    /// hybrid: never connected successfully and unseen for longer than this.
+    #[arg(long, default_value = "7d", value_name = "DURATION",
+          value_parser = crate::time::parse_duration)]
+    pub never_connected_age: f64,
+
+    /// hybrid: quality below this …
+    #[arg(long, default_value_t = 20.0, value_name = "SCORE")]
+    pub low_quality: f64,
+
+    /// … and unseen for longer than this.
+    #[arg(long, default_value = "14d", value_name = "DURATION",
+          value_parser = crate::time::parse_duration)]
+    pub low_quality_age: f64,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// Remove peers: their records and index entries (the app's removePeer), metadata updated.
+///
+/// Ids must be exact. A backup of the namespace is written first.
+///
+/// JSON (`--json`): {dryRun, actions:[{peerId, displayName, action, rule, reason}], backup,
+/// keys:{written, deleted}, warnings}.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The peer ids.
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// Remove every peer, the index, the metadata and the encryption key: the app's logout
+/// (clearAll). The schema version and every key outside the namespace stay.
+///
+/// Also removes peer records missing from the index, which the app's clearAll would leave
+/// behind. Asks on a terminal; otherwise needs --yes. A backup of the namespace is written
+/// first.
+///
+/// JSON (`--json`): {dryRun, actions:[…], backup, keys:{written, deleted}, warnings}.
+#[derive(Debug, Args)]
+pub struct ClearArgs {
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// Lift blacklists: with --expired, the app's clearExpiredBlacklists (every blacklist that
+/// ended before now); with ids, those peers' blacklists, running or not.
+///
+/// Sets blacklistUntil to null and reconnectionAttempts to 0 (appended when absent) in place:
+/// no other byte of the record changes (the app rewrites whole records and re-encrypts their
+/// secrets). Metadata totalPeers/estimatedSize are updated as the app does.
+///
+/// JSON (`--json`): {dryRun, actions:[…], backup, keys:{written, deleted}, warnings}.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["expired", "ids"]))]
+pub struct UnblacklistArgs {
+    /// Every blacklist that has ended (blacklistUntil before now).
+    #[arg(long)]
+    pub expired: bool,
+
+    /// These peers (exact ids).
+    pub ids: Vec<String>,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// Restore a meshpeers backup (written by cleanup, remove, clear, unblacklist, import).
+///
+/// `--mode merge` (default): peers missing from the store are added; a peer in both keeps
+/// the record with the newer lastSeen; the index keeps the store's order and appends new
+/// peers in the backup's order; metadata totalPeers/estimatedSize are recomputed. `--mode
+/// replace`: the namespace becomes exactly the backup's (asks on a terminal, else needs
+/// --yes). The backup's checksum is verified; a backup of another origin needs --origin.
+/// A backup of the namespace as it was is written first.
+///
+/// JSON (`--json`): {dryRun, actions:[{peerId, action, rule, reason}], backup, keys:{written,
+/// deleted}, warnings}.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The backup file (`-` for stdin).
+    pub file: String,
+
+    /// How to combine the backup with the store.
+    #[arg(long, value_enum, default_value = "merge")]
+    pub mode: ImportMode,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportMode {
+    Merge,
+    Replace,
+}
 
 /// Print a shell completion script.
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 //! key/value map) → `peers` (the namespace, parsed leniently) → the domain (scores, queries,
 //! stats) → `output` (tables or JSON).
 
+pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod error;

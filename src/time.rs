@@ -80,12 +80,34 @@ pub fn relative(ms: f64, now: f64) -> String {
 
 /// An exact duration for explanations: every non-zero unit, `30d 1ms`, `2d 4h 30m`; `0ms`.
 pub fn duration(ms: f64) -> String {
-    if !ms.is_finite() {
-        return "an unknown time".into();
+    render_parts(ms, &duration_parts(ms))
+}
+
+/// A duration to its two most significant units (`34d 21h`), unless cutting it would hide that
+/// it exceeds `limit` (then exact: `30d 1ms`).
+pub fn duration_over(ms: f64, limit: f64) -> String {
+    let parts = duration_parts(ms);
+    let short = &parts[..parts.len().min(2)];
+    let shown: f64 = short.iter().map(|(n, _, size)| n * size).sum();
+    if ms.abs() > limit && shown <= limit {
+        render_parts(ms, &parts)
+    } else {
+        render_parts(ms, short)
     }
-    let sign = if ms < 0.0 { "-" } else { "" };
+}
+
+/// A duration to its two most significant units.
+pub fn duration_short(ms: f64) -> String {
+    let parts = duration_parts(ms);
+    render_parts(ms, &parts[..parts.len().min(2)])
+}
+
+fn duration_parts(ms: f64) -> Vec<(f64, &'static str, f64)> {
     let mut rest = ms.abs();
     let mut parts = Vec::new();
+    if !ms.is_finite() {
+        return parts;
+    }
     for (unit, size) in [
         ("d", 86_400_000.0),
         ("h", 3_600_000.0),
@@ -94,15 +116,24 @@ pub fn duration(ms: f64) -> String {
     ] {
         let n = (rest / size).floor();
         if n > 0.0 {
-            parts.push(format!("{n}{unit}"));
+            parts.push((n, unit, size));
             rest -= n * size;
         }
     }
     if rest > 0.0 || parts.is_empty() {
         // Whole milliseconds print without a fraction; a fractional rest keeps it.
-        parts.push(format!("{}ms", (rest * 1000.0).round() / 1000.0));
+        parts.push(((rest * 1000.0).round() / 1000.0, "ms", 1.0));
     }
-    format!("{sign}{}", parts.join(" "))
+    parts
+}
+
+fn render_parts(ms: f64, parts: &[(f64, &'static str, f64)]) -> String {
+    if !ms.is_finite() {
+        return "an unknown time".into();
+    }
+    let sign = if ms < 0.0 { "-" } else { "" };
+    let text: Vec<String> = parts.iter().map(|(n, u, _)| format!("{n}{u}")).collect();
+    format!("{sign}{}", text.join(" "))
 }
 
 #[cfg(test)]
@@ -141,5 +172,10 @@ mod tests {
         );
         assert_eq!(duration(0.0), "0ms");
         assert_eq!(duration(-1500.0), "-1s 500ms");
+        let d = 86_400_000.0;
+        assert_eq!(duration_over(34.9 * d, 30.0 * d), "34d 21h");
+        assert_eq!(duration_over(30.0 * d + 1.0, 30.0 * d), "30d 1ms");
+        assert_eq!(duration_over(30.0 * d + 3_600_001.0, 30.0 * d), "30d 1h");
+        assert_eq!(duration_short(d + 61_000.0), "1d 1m");
     }
 }

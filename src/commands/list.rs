@@ -61,13 +61,7 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
         authenticated: args.authenticated,
     };
     let hits = query::query(&peers, settings.now, &opts);
-    if !problems.is_empty() {
-        eprintln!(
-            "meshpeers: warning: {} index entr{} skipped (record missing or unreadable); `meshpeers inspect` names them",
-            problems.len(),
-            if problems.len() == 1 { "y" } else { "ies" }
-        );
-    }
+    super::warn_skipped(problems.len());
     if settings.json {
         let rows: Vec<ListRow> = hits.iter().map(ListRow::new).collect();
         output::print_json(&rows)?;

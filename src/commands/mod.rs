@@ -1,10 +1,16 @@
 //! One module per subcommand; `run` parses the command line and dispatches.
 
+mod candidates;
+mod cleanup;
 mod completions;
+mod import;
 mod inspect;
 mod list;
+mod maintenance;
+mod score;
 mod show;
 mod stats;
+mod write;
 
 use std::ffi::OsString;
 
@@ -12,7 +18,11 @@ use anyhow::Result;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+use crate::error::MeshError;
 use crate::error::exit;
+use crate::jsstring::JsString;
+use crate::output;
+use crate::peers::Namespace;
 use crate::settings::Settings;
 
 /// Runs meshpeers with `args` (the program name first) and gives the exit status.
@@ -40,6 +50,53 @@ where
         Command::List(args) => list::run(&settings, &args),
         Command::Show(args) => show::run(&settings, &args),
         Command::Stats(args) => stats::run(&settings, &args),
+        Command::Score(args) => score::run(&settings, &args),
+        Command::Candidates(args) => candidates::run(&settings, &args),
+        Command::Cleanup(args) => cleanup::run(&settings, &args),
+        Command::Remove(args) => maintenance::remove(&settings, &args),
+        Command::Clear(args) => maintenance::clear(&settings, &args),
+        Command::Unblacklist(args) => maintenance::unblacklist(&settings, &args),
+        Command::Import(args) => import::run(&settings, &args),
         Command::Completions(args) => completions::run(&args),
+    }
+}
+
+/// The record of `wanted`: an exact id, or a prefix that names exactly one record.
+pub(crate) fn find_record<'a>(
+    ns: &Namespace<'a>,
+    wanted: &str,
+    location: &str,
+) -> Result<(JsString, &'a JsString)> {
+    let records: Vec<(JsString, &JsString)> = ns.records().collect();
+    let wanted_js = JsString::from(wanted);
+    if let Some((id, raw)) = records.iter().find(|(id, _)| *id == wanted_js) {
+        return Ok((id.clone(), raw));
+    }
+    let matches: Vec<&(JsString, &JsString)> = records
+        .iter()
+        .filter(|(id, _)| id.starts_with(wanted))
+        .collect();
+    match matches.as_slice() {
+        [(id, raw)] => Ok((id.clone(), raw)),
+        [] => Err(MeshError::Refused(format!("{location}: no peer {wanted}")).into()),
+        many => Err(MeshError::usage(format!(
+            "{wanted} names {} peers: {}",
+            many.len(),
+            many.iter()
+                .map(|(id, _)| output::escape(&id.to_string()).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .into()),
+    }
+}
+
+/// Warns that index entries were skipped because their records are missing or unreadable.
+pub(crate) fn warn_skipped(n: usize) {
+    if n > 0 {
+        eprintln!(
+            "meshpeers: warning: {n} index entr{} skipped (record missing or unreadable); `meshpeers inspect` names them",
+            if n == 1 { "y" } else { "ies" }
+        );
     }
 }

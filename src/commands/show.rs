@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::ShowArgs;
-use crate::error::{MeshError, exit};
+use crate::error::exit;
 use crate::jsstring::JsString;
 use crate::output::{self, json_num};
 use crate::peers::Namespace;
@@ -36,7 +36,7 @@ struct ShowReport {
 pub fn run(settings: &Settings, args: &ShowArgs) -> Result<u8> {
     let store = settings.open_store()?;
     let ns = Namespace::new(&store.area, &settings.prefix);
-    let (id, raw) = find(&ns, &args.id, &store.location)?;
+    let (id, raw) = super::find_record(&ns, &args.id, &store.location)?;
     let indexed = ns
         .index_ids()
         .iter()
@@ -75,32 +75,6 @@ pub fn run(settings: &Settings, args: &ShowArgs) -> Result<u8> {
         print_human(&report, raw)?;
     }
     Ok(exit::SUCCESS)
-}
-
-/// The record of `wanted`: an exact id, or a prefix that names exactly one record.
-fn find<'a>(ns: &Namespace<'a>, wanted: &str, location: &str) -> Result<(JsString, &'a JsString)> {
-    let records: Vec<(JsString, &JsString)> = ns.records().collect();
-    let wanted_js = JsString::from(wanted);
-    if let Some((id, raw)) = records.iter().find(|(id, _)| *id == wanted_js) {
-        return Ok((id.clone(), raw));
-    }
-    let matches: Vec<&(JsString, &JsString)> = records
-        .iter()
-        .filter(|(id, _)| id.starts_with(wanted))
-        .collect();
-    match matches.as_slice() {
-        [(id, raw)] => Ok((id.clone(), raw)),
-        [] => Err(MeshError::Refused(format!("{location}: no peer {wanted}")).into()),
-        many => Err(MeshError::usage(format!(
-            "{wanted} names {} peers: {}",
-            many.len(),
-            many.iter()
-                .map(|(id, _)| output::escape(&id.to_string()).into_owned())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .into()),
-    }
 }
 
 fn hide_secrets(mut record: Value) -> Value {

@@ -13,7 +13,7 @@ use super::jsval::{member, to_number, truthy};
 use super::query::{self, Order, QueryOptions, SortKey};
 use super::score::{self, days_since_seen};
 use super::{DAY_MS, Peer};
-use crate::time::duration;
+use crate::time::{duration, duration_over, duration_short};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Strategy {
@@ -128,7 +128,7 @@ pub fn plan<'p>(
                 if rules.contains(&Rule::Inactive) && p.view.is_blacklisted(now) {
                     why.push(format!(
                         "blacklisted for another {}, removed anyway as the app does",
-                        duration(to_number(p.view.blacklist_until.as_ref()) - now)
+                        duration_short(to_number(p.view.blacklist_until.as_ref()) - now)
                     ));
                 }
                 // The app names the last rule it checked.
@@ -153,7 +153,7 @@ pub fn plan<'p>(
                     let why = format!(
                         "{remaining} peers left, more than {}: the {excess} least recently seen go (last seen {} ago)",
                         th.max_peers,
-                        duration(now - score::last_seen_key(&h.peer.view))
+                        duration_short(now - score::last_seen_key(&h.peer.view))
                     );
                     planned.push(h.peer, Rule::Lru, vec![Rule::Lru], why);
                 }
@@ -292,7 +292,7 @@ fn lru_keep<'p>(planned: &mut Plan<'p>, peers: &'p [Peer], keep: usize, now: f64
     for h in ranked.into_iter().skip(keep) {
         let why = format!(
             "not among the {keep} most recently seen of {n} peers (last seen {} ago)",
-            duration(now - score::last_seen_key(&h.peer.view))
+            duration_short(now - score::last_seen_key(&h.peer.view))
         );
         planned.push(h.peer, Rule::Lru, vec![Rule::Lru], why);
     }
@@ -313,7 +313,7 @@ fn older_than(p: &Peer, max_age: f64, now: f64) -> Option<String> {
 fn seen_ago(p: &Peer, max_age: f64, now: f64) -> String {
     format!(
         "last seen {} ago (more than {})",
-        duration(now - to_number(p.view.last_seen.as_ref())),
+        duration_over(now - to_number(p.view.last_seen.as_ref()), max_age),
         duration(max_age)
     )
 }
@@ -336,7 +336,7 @@ fn failing(p: &Peer, max_failures: f64, now: f64) -> Option<String> {
         if until.partial_cmp(&now) != Some(std::cmp::Ordering::Less) {
             return None;
         }
-        format!("blacklist expired {} ago", duration(now - until))
+        format!("blacklist expired {} ago", duration_short(now - until))
     };
     Some(format!(
         "{} failed reconnection attempts (at least {}), {blacklist}",

@@ -175,7 +175,8 @@ pub struct Store {
     pub origin: Option<String>,
     pub area: Area,
     backend: Box<dyn Backend>,
-    writable: bool,
+    /// The store's path (`None` for stdin, which cannot be written).
+    path: Option<PathBuf>,
 }
 
 impl Store {
@@ -200,7 +201,10 @@ impl Store {
             origin,
             area,
             backend,
-            writable: matches!(opts.source, StoreSource::Path(_)),
+            path: match &opts.source {
+                StoreSource::Path(p) => Some(p.clone()),
+                StoreSource::Stdin => None,
+            },
         })
     }
 
@@ -208,14 +212,24 @@ impl Store {
         self.backend.origins()
     }
 
-    /// Applies `changes` in one atomic save and updates `self.area` to match.
-    pub fn save(&mut self, changes: &ChangeSet) -> Result<()> {
-        if !self.writable {
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Fails when the store cannot be written (read from stdin).
+    pub fn check_writable(&self) -> Result<()> {
+        if self.path.is_none() {
             return Err(MeshError::usage(
                 "a store read from stdin cannot be written; pass a file with --store",
             )
             .into());
         }
+        Ok(())
+    }
+
+    /// Applies `changes` in one atomic save and updates `self.area` to match.
+    pub fn save(&mut self, changes: &ChangeSet) -> Result<()> {
+        self.check_writable()?;
         if changes.is_empty() {
             return Ok(());
         }

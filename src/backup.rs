@@ -1,0 +1,289 @@
+//! The meshpeers backup: every key of a namespace as its raw string, with where and when it was
+//! taken and a checksum, in a versioned JSON file that `import` restores.
+//!
+//! ```json
+//! {
+//!   "format": "meshpeers-backup",
+//!   "version": 1,
+//!   "createdAt": "2026-11-21T10:15:30.000Z",
+//!   "origin": "http://127.0.0.1:3000",
+//!   "prefix": "mesh:",
+//!   "source": "profile.json",
+//!   "command": "cleanup --strategy stale",
+//!   "keys": 2,
+//!   "checksum": "sha256:…",
+//!   "entries": [
+//!     ["mesh:peers:index", "[\"a\"]"],
+//!     ["mesh:peer:a", "{\"peerId\":\"a\"}"]
+//!   ]
+//! }
+//! ```
+//!
+//! `entries` keep the store's key order; values are the exact strings (lone surrogates as
+//! `\udxxx` escapes). The checksum is SHA-256 over, for each entry, the key and the value as
+//! compact JSON string literals joined by `,` and ended by a newline — so it covers content,
+//! not layout.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::MeshError;
+use crate::jsstring::JsString;
+use crate::store::Area;
+
+pub const FORMAT: &str = "meshpeers-backup";
+pub const VERSION: u64 = 1;
+
+#[derive(Debug, Clone)]
+pub struct Backup {
+    pub created_at: String,
+    pub origin: Option<String>,
+    pub prefix: String,
+    pub source: String,
+    pub command: String,
+    pub entries: Vec<(JsString, JsString)>,
+}
+
+impl Backup {
+    /// Every key of `area` under `prefix`, in store order.
+    pub fn of_namespace(
+        area: &Area,
+        prefix: &str,
+        origin: Option<&str>,
+        source: &str,
+        command: &str,
+    ) -> Backup {
+        Backup {
+            created_at: crate::time::iso(crate::time::now_ms()),
+            origin: origin.map(str::to_owned),
+            prefix: prefix.to_owned(),
+            source: source.to_owned(),
+            command: command.to_owned(),
+            entries: area
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    pub fn checksum(entries: &[(JsString, JsString)]) -> String {
+        let mut h = Sha256::new();
+        let mut line = String::new();
+        for (k, v) in entries {
+            line.clear();
+            k.write_json(&mut line, false);
+            line.push(',');
+            v.write_json(&mut line, false);
+            line.push('\n');
+            h.update(line.as_bytes());
+        }
+        format!("sha256:{:x}", h.finalize())
+    }
+
+    pub fn render(&self) -> String {
+        let s = |v: &str| JsString::from(v).to_json();
+        let mut out = String::with_capacity(
+            self.entries
+                .iter()
+                .map(|(k, v)| k.as_wtf8().len() + v.as_wtf8().len() + 16)
+                .sum::<usize>()
+                + 512,
+        );
+        out.push_str("{\n");
+        out.push_str(&format!("  \"format\": {},\n", s(FORMAT)));
+        out.push_str(&format!("  \"version\": {VERSION},\n"));
+        out.push_str(&format!("  \"createdAt\": {},\n", s(&self.created_at)));
+        let origin = self.origin.as_deref().map_or("null".into(), s);
+        out.push_str(&format!("  \"origin\": {origin},\n"));
+        out.push_str(&format!("  \"prefix\": {},\n", s(&self.prefix)));
+        out.push_str(&format!("  \"source\": {},\n", s(&self.source)));
+        out.push_str(&format!("  \"command\": {},\n", s(&self.command)));
+        out.push_str(&format!("  \"keys\": {},\n", self.entries.len()));
+        out.push_str(&format!(
+            "  \"checksum\": {},\n",
+            s(&Self::checksum(&self.entries))
+        ));
+        out.push_str("  \"entries\": [");
+        for (i, (k, v)) in self.entries.iter().enumerate() {
+            out.push_str(if i == 0 { "\n    [" } else { ",\n    [" });
+            k.write_json(&mut out, false);
+            out.push_str(", ");
+            v.write_json(&mut out, false);
+            out.push(']');
+        }
+        out.push_str(if self.entries.is_empty() {
+            "]\n}\n"
+        } else {
+            "\n  ]\n}\n"
+        });
+        out
+    }
+
+    /// Reads a backup, refusing an unknown format version or a checksum that does not match.
+    pub fn parse(location: &str, text: &str) -> Result<Backup> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Head {
+            format: Option<String>,
+            version: Option<serde_json::Value>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct File {
+            created_at: String,
+            origin: Option<String>,
+            prefix: String,
+            #[serde(default)]
+            source: String,
+            #[serde(default)]
+            command: String,
+            checksum: String,
+            entries: Vec<(JsString, JsString)>,
+        }
+        let invalid = |p: String| MeshError::invalid(location, p);
+        let head: Head = serde_json::from_str(text).map_err(|e| {
+            invalid(crate::store::jsontext::describe_parse_error(
+                text.trim().is_empty(),
+                &e,
+            ))
+        })?;
+        if head.format.as_deref() != Some(FORMAT) {
+            return Err(invalid(format!(
+                "not a meshpeers backup (no \"format\": \"{FORMAT}\")"
+            ))
+            .into());
+        }
+        if head.version.as_ref().and_then(serde_json::Value::as_u64) != Some(VERSION) {
+            return Err(invalid(format!(
+                "unknown meshpeers backup version {} (this meshpeers reads version {VERSION})",
+                head.version.map_or("(none)".into(), |v| v.to_string())
+            ))
+            .into());
+        }
+        let file: File = serde_json::from_str(text)
+            .map_err(|e| invalid(format!("not a valid meshpeers backup: {e}")))?;
+        let actual = Self::checksum(&file.entries);
+        if actual != file.checksum {
+            return Err(invalid(format!(
+                "checksum mismatch (file says {}, content gives {actual}): the backup was changed or is damaged",
+                file.checksum
+            ))
+            .into());
+        }
+        if let Some((k, _)) = file
+            .entries
+            .iter()
+            .find(|(k, _)| !k.starts_with(&file.prefix))
+        {
+            return Err(invalid(format!(
+                "entry {} is outside the backup's prefix {}",
+                k.to_json(),
+                file.prefix
+            ))
+            .into());
+        }
+        Ok(Backup {
+            created_at: file.created_at,
+            origin: file.origin,
+            prefix: file.prefix,
+            source: file.source,
+            command: file.command,
+            entries: file.entries,
+        })
+    }
+}
+
+/// Writes a new file (never replacing one) with mode 0600, synced to disk with its directory.
+pub fn write_new(path: &Path, text: &str) -> Result<()> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let write = || -> std::io::Result<()> {
+        let mut f = opts.open(path)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // A directory that cannot be opened for syncing (some file systems) is not fatal.
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    };
+    write().with_context(|| format!("cannot write backup {}", path.display()))
+}
+
+/// A fresh backup path beside `store`: `<name>.<UTC time>.<command>.meshpeers-backup.json`,
+/// numbered if that name is taken.
+pub fn default_path(store: &Path, command: &str) -> PathBuf {
+    let dir = store.parent().unwrap_or(Path::new("."));
+    let name = store
+        .file_name()
+        .map_or("store".into(), |n| n.to_string_lossy().into_owned());
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let word = command.split_whitespace().next().unwrap_or("backup");
+    (1..)
+        .map(|n| {
+            let suffix = if n == 1 {
+                String::new()
+            } else {
+                format!("-{n}")
+            };
+            dir.join(format!(
+                "{name}.{stamp}{suffix}.{word}.meshpeers-backup.json"
+            ))
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| dir.join(format!("{name}.meshpeers-backup.json")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Backup {
+        let mut area = Area::new();
+        area.insert("theme".into(), "dark".into());
+        area.insert("mesh:peers:index".into(), r#"["a"]"#.into());
+        area.insert(
+            "mesh:peer:a".into(),
+            JsString::from_utf16(&[0x7B, 0xD800, 0x7D]),
+        );
+        Backup::of_namespace(&area, "mesh:", Some("http://h"), "s.json", "remove a")
+    }
+
+    #[test]
+    fn round_trips_losslessly() {
+        let b = sample();
+        assert_eq!(b.entries.len(), 2);
+        let text = b.render();
+        assert!(text.contains(r#"["mesh:peer:a", "{\ud800}"]"#), "{text}");
+        let back = Backup::parse("b.json", &text).unwrap();
+        assert_eq!(back.entries, b.entries);
+        assert_eq!(back.origin.as_deref(), Some("http://h"));
+    }
+
+    #[test]
+    fn tampering_and_unknown_versions_are_refused() {
+        let text = sample().render();
+        let err = Backup::parse("b.json", &text.replace(r#"[\"a\"]"#, r#"[\"b\"]"#))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("b.json: checksum mismatch"), "{err}");
+        let err = Backup::parse("b.json", &text.replace("\"version\": 1", "\"version\": 2"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown meshpeers backup version 2"), "{err}");
+        let err = Backup::parse("b.json", &text[..text.len() / 2])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("truncated"), "{err}");
+    }
+}

@@ -1,0 +1,71 @@
+//! `meshpeers cleanup`: plan, explain, and (unless --dry-run) remove stale peers.
+
+use anyhow::Result;
+use clap::ValueEnum;
+
+use super::write::{self, Action, Plan};
+use crate::cli::CleanupArgs;
+use crate::peers::Namespace;
+use crate::peers::cleanup::{self, Strategy, Thresholds};
+use crate::peers::edit::Draft;
+use crate::peers::namespace::Index;
+use crate::settings::Settings;
+
+pub fn run(settings: &Settings, args: &CleanupArgs) -> Result<u8> {
+    let mut store = settings.open_store()?;
+    let strategy = args
+        .strategy
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_owned());
+    let plan = {
+        let ns = Namespace::new(&store.area, &settings.prefix);
+        let (peers, problems) = ns.load_peers();
+        super::warn_skipped(problems.len());
+        let th = Thresholds {
+            max_age: args.max_age,
+            max_failures: args.max_failures,
+            max_peers: args.max_peers,
+            keep: args.keep,
+            target: args.target,
+            never_connected_age: args.never_connected_age,
+            low_quality: args.low_quality,
+            low_quality_age: args.low_quality_age,
+        };
+        let removals = cleanup::plan(&peers, ns.index_ids(), args.strategy, &th, settings.now);
+        let mut draft = Draft::new(&ns);
+        for r in &removals {
+            draft.remove_peer(&r.peer.id);
+        }
+        // The app's cleanupStalePeers always stamps lastCleanup; the guide's strategies only
+        // remove peers (removePeer updates totalPeers and estimatedSize).
+        let stale = args.strategy == Strategy::Stale;
+        let has_namespace =
+            !matches!(ns.index, Index::Absent) || ns.get("peers:metadata").is_some();
+        let touch_metadata = has_namespace && (stale || !removals.is_empty());
+        let (changes, warnings) =
+            draft.finish(touch_metadata, stale.then_some(settings.now), settings.now);
+        let actions = removals
+            .iter()
+            .map(|r| Action {
+                peer_id: r.peer.id.clone(),
+                display_name: r.peer.view.display_name().map(str::to_owned),
+                action: "remove",
+                rule: r.rule.as_str().to_owned(),
+                rules: if r.rules.len() > 1 {
+                    r.rules.iter().map(|x| x.as_str().to_owned()).collect()
+                } else {
+                    Vec::new()
+                },
+                reason: r.reason.clone(),
+            })
+            .collect();
+        Plan {
+            command: format!("cleanup --strategy {strategy}"),
+            actions,
+            changes,
+            warnings: warnings.into_iter().map(|w| w.0).collect(),
+            done: "removed",
+        }
+    };
+    write::apply(settings, &mut store, &args.write, plan)
+}

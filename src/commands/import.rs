@@ -1,0 +1,260 @@
+//! `meshpeers import FILE`: restore a meshpeers backup, merged into the namespace or replacing
+//! it.
+
+use std::collections::HashSet;
+use std::io::Read;
+
+use anyhow::{Context, Result};
+
+use super::write::{self, Action, Plan};
+use crate::backup::Backup;
+use crate::cli::{ImportArgs, ImportMode};
+use crate::error::MeshError;
+use crate::jsstring::JsString;
+use crate::peers::edit::Draft;
+use crate::peers::jsval::to_number;
+use crate::peers::namespace::{Index, parse_index};
+use crate::peers::{Namespace, PeerView};
+use crate::settings::Settings;
+use crate::store::jsontext;
+
+pub fn run(settings: &Settings, args: &ImportArgs) -> Result<u8> {
+    let backup = read_backup(settings, &args.file)?;
+    let mut store = settings.open_store()?;
+    if backup.prefix != settings.prefix {
+        return Err(MeshError::usage_hint(
+            format!(
+                "{} holds the {} namespace, not {}",
+                args.file, backup.prefix, settings.prefix
+            ),
+            format!("pass --prefix {}", backup.prefix),
+        )
+        .into());
+    }
+    if let (Some(theirs), Some(ours)) = (&backup.origin, &store.origin) {
+        if theirs != ours && settings.origin.is_none() {
+            return Err(MeshError::usage_hint(
+                format!(
+                    "{} is a backup of {theirs}, but the store's origin is {ours}",
+                    args.file
+                ),
+                format!("to import it into {ours} anyway, pass --origin {ours}"),
+            )
+            .into());
+        }
+    }
+    let plan = {
+        let ns = Namespace::new(&store.area, &settings.prefix);
+        match args.mode {
+            ImportMode::Replace => {
+                write::confirm(
+                    &args.write,
+                    &format!(
+                        "import --mode replace: the {} namespace of {} becomes the backup's ({} keys)",
+                        settings.prefix,
+                        store.location,
+                        backup.entries.len()
+                    ),
+                )?;
+                replace(&ns, &backup)
+            }
+            ImportMode::Merge => merge(&ns, &backup, &store.location, settings.now)?,
+        }
+    };
+    write::apply(settings, &mut store, &args.write, plan)
+}
+
+fn read_backup(settings: &Settings, file: &str) -> Result<Backup> {
+    let bytes = if file == "-" {
+        if matches!(settings.store, Some(crate::store::StoreSource::Stdin)) {
+            return Err(
+                MeshError::usage("the store and the backup cannot both come from stdin").into(),
+            );
+        }
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("reading the backup from stdin")?;
+        buf
+    } else {
+        std::fs::read(file).with_context(|| format!("cannot read backup {file}"))?
+    };
+    let text = jsontext::into_text(bytes).map_err(|p| MeshError::invalid(file, p))?;
+    Backup::parse(file, &text)
+}
+
+/// The id of a record key of the namespace (`<prefix>peer:<id>`).
+fn record_id(ns: &Namespace, key: &JsString) -> Option<String> {
+    key.strip_prefix(&format!("{}peer:", ns.prefix))
+        .map(|id| id.to_string())
+}
+
+fn replace(ns: &Namespace, backup: &Backup) -> Plan {
+    let mut draft = Draft::new(ns);
+    let mut actions = Vec::new();
+    let theirs: HashSet<&JsString> = backup.entries.iter().map(|(k, _)| k).collect();
+    for (k, v) in ns.area.iter().filter(|(k, _)| k.starts_with(&ns.prefix)) {
+        if !theirs.contains(k) {
+            draft.delete(k.clone());
+            if let Some(id) = record_id(ns, k) {
+                actions.push(peer_action(id, Some(v), "remove", "not in the backup"));
+            }
+        }
+    }
+    for (k, v) in &backup.entries {
+        let ours = ns.area.get(k);
+        if ours != Some(v) {
+            if let Some(id) = record_id(ns, k) {
+                let (action, why) = match ours {
+                    None => ("add", "in the backup only"),
+                    Some(_) => ("replace", "the backup's record differs"),
+                };
+                actions.push(peer_action(id, Some(v), action, why));
+            }
+        }
+        draft.put(k.clone(), v.clone());
+    }
+    let (changes, warnings) = draft.finish(false, None, 0.0);
+    Plan {
+        command: "import --mode replace".into(),
+        actions,
+        changes,
+        warnings: warnings.into_iter().map(|w| w.0).collect(),
+        done: "imported",
+    }
+}
+
+fn peer_action(id: String, raw: Option<&JsString>, action: &'static str, why: &str) -> Action {
+    Action {
+        display_name: raw
+            .and_then(|r| PeerView::parse(r).ok())
+            .and_then(|v| v.display_name().map(str::to_owned)),
+        peer_id: id,
+        action,
+        rule: format!("import-{action}"),
+        rules: Vec::new(),
+        reason: why.to_owned(),
+    }
+}
+
+/// lastSeen of a record as the app's sort reads it (unreadable: never seen).
+fn last_seen(raw: &JsString) -> f64 {
+    PeerView::parse(raw).map_or(f64::NEG_INFINITY, |v| {
+        let t = to_number(v.last_seen.as_ref());
+        if t.is_nan() { f64::NEG_INFINITY } else { t }
+    })
+}
+
+fn merge(ns: &Namespace, backup: &Backup, location: &str, now: f64) -> Result<Plan> {
+    let index_key = ns.key("peers:index");
+    if let Index::Unreadable(why) = &ns.index {
+        return Err(MeshError::invalid(
+            location,
+            format!(
+                "{index_key}: {why}; a merge needs a readable index (`--mode replace` does not)"
+            ),
+        )
+        .into());
+    }
+    let mut draft = Draft::new(ns);
+    let mut actions = Vec::new();
+    let mut imported_secret = false;
+    let key_key = ns.key("encryption:key");
+    for (k, v) in &backup.entries {
+        let ours = ns.area.get(k);
+        match record_id(ns, k) {
+            Some(id) => match ours {
+                None => {
+                    imported_secret |= holds_secret(v);
+                    draft.put(k.clone(), v.clone());
+                    actions.push(peer_action(id, Some(v), "add", "in the backup only"));
+                }
+                Some(o) if o == v => {}
+                Some(o) => {
+                    let (theirs_seen, ours_seen) = (last_seen(v), last_seen(o));
+                    if theirs_seen > ours_seen {
+                        imported_secret |= holds_secret(v);
+                        draft.put(k.clone(), v.clone());
+                        actions.push(peer_action(
+                            id,
+                            Some(v),
+                            "replace",
+                            "the backup's record was seen more recently",
+                        ));
+                    } else {
+                        actions.push(peer_action(
+                            id,
+                            Some(o),
+                            "keep",
+                            "differs from the backup; the store's record was seen as recently or more",
+                        ));
+                    }
+                }
+            },
+            // Index and metadata are rebuilt below; every other key is added when missing.
+            None if *k == index_key => {}
+            None if ours.is_none() => draft.put(k.clone(), v.clone()),
+            None => {}
+        }
+    }
+    if let (Some(ours), Some((_, theirs))) = (
+        ns.area.get(&key_key),
+        backup.entries.iter().find(|(k, _)| *k == key_key),
+    ) {
+        if ours != theirs && imported_secret {
+            return Err(MeshError::Refused(format!(
+                "{location}: the backup's encryption key ({key_key}) differs from the store's, so the secrets of the peers it brings would not decrypt; nothing was changed (import with --mode replace to take the backup's key with its peers)"
+            ))
+            .into());
+        }
+    }
+    // The index: the store's entries as they are, then the backup's new peers in its order.
+    let ours: Vec<String> = ns.index_ids().to_vec();
+    let known: HashSet<&str> = ours.iter().map(String::as_str).collect();
+    let theirs = backup
+        .entries
+        .iter()
+        .find(|(k, _)| *k == index_key)
+        .map(|(_, v)| match parse_index(v) {
+            Index::Ids { ids, .. } => ids,
+            _ => Vec::new(),
+        })
+        .unwrap_or_default();
+    let mut added = HashSet::new();
+    let new_ids: Vec<&String> = theirs
+        .iter()
+        .filter(|id| !known.contains(id.as_str()))
+        .filter(|id| draft.get(&ns.peer_key(id)).is_some())
+        .filter(|id| added.insert(id.as_str()))
+        .collect();
+    if !new_ids.is_empty() {
+        let mut items: Vec<String> = match ns.area.get(&index_key) {
+            Some(raw) => {
+                let text = raw.to_string_lossy();
+                jsontext::array_elements(&text)
+                    .map(|e| e.iter().map(|s| (*s).to_owned()).collect())
+                    .unwrap_or_default()
+            }
+            None => Vec::new(),
+        };
+        items.extend(
+            new_ids
+                .iter()
+                .map(|id| JsString::from(id.as_str()).to_json()),
+        );
+        draft.put(index_key, JsString::from(format!("[{}]", items.join(","))));
+    }
+    let touch_metadata = !draft.is_empty();
+    let (changes, warnings) = draft.finish(touch_metadata, None, now);
+    Ok(Plan {
+        command: "import --mode merge".into(),
+        actions,
+        changes,
+        warnings: warnings.into_iter().map(|w| w.0).collect(),
+        done: "imported",
+    })
+}
+
+fn holds_secret(raw: &JsString) -> bool {
+    PeerView::parse(raw).is_ok_and(|v| v.has_secret())
+}

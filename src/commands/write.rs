@@ -1,0 +1,237 @@
+//! What every writing command does after it has planned: print the plan, stop on --dry-run,
+//! ask for the wholesale ones, write the backup, save atomically, verify, report.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::backup::{self, Backup};
+use crate::cli::WriteArgs;
+use crate::error::{MeshError, exit};
+use crate::output;
+use crate::settings::Settings;
+use crate::store::{ChangeSet, Store};
+
+/// One line of a plan.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Action {
+    pub peer_id: String,
+    pub display_name: Option<String>,
+    /// What happens to the peer: `remove`, `unblacklist`, `add`, `replace`, `keep`.
+    pub action: &'static str,
+    /// The rule that chose it.
+    pub rule: String,
+    /// Every rule the peer meets (cleanup), when more than the one named.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+    /// The facts behind it.
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct KeyChanges {
+    pub written: Vec<String>,
+    pub deleted: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub dry_run: bool,
+    pub actions: Vec<Action>,
+    /// The backup written before the change (null on a dry run, with --no-backup, or when
+    /// nothing changed).
+    pub backup: Option<String>,
+    pub keys: KeyChanges,
+    pub warnings: Vec<String>,
+}
+
+/// A planned change, ready to be applied.
+pub struct Plan {
+    /// The command line words for the backup (`cleanup --strategy stale`).
+    pub command: String,
+    pub actions: Vec<Action>,
+    pub changes: ChangeSet,
+    pub warnings: Vec<String>,
+    /// Past-tense verb for the summary ("removed", "unblacklisted", "imported").
+    pub done: &'static str,
+}
+
+/// Asks on a terminal, else requires --yes. A dry run needs no confirmation.
+pub fn confirm(args: &WriteArgs, question: &str) -> Result<()> {
+    if args.yes || args.dry_run {
+        return Ok(());
+    }
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(MeshError::Refused(format!(
+            "refused: {question} needs confirmation; pass --yes (no terminal to ask on)"
+        ))
+        .into());
+    }
+    let mut err = std::io::stderr().lock();
+    write!(err, "{question} [y/N] ")?;
+    err.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        Err(MeshError::Refused("cancelled; nothing was changed".into()).into())
+    }
+}
+
+/// Applies `plan` to `store` (or only prints it with --dry-run) and prints the report.
+pub fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, plan: Plan) -> Result<u8> {
+    let Plan {
+        command,
+        actions,
+        changes,
+        warnings,
+        done,
+    } = plan;
+    let changes = changes.without_noops(&store.area);
+    let mut keys = KeyChanges::default();
+    for (k, v) in changes.iter() {
+        let list = if v.is_some() {
+            &mut keys.written
+        } else {
+            &mut keys.deleted
+        };
+        list.push(k.to_string_lossy().into_owned());
+    }
+    let mut report = Report {
+        dry_run: args.dry_run,
+        actions,
+        backup: None,
+        keys,
+        warnings,
+    };
+    if !args.dry_run && !changes.is_empty() {
+        store.check_writable()?;
+        if !args.no_backup {
+            let path = match (&args.backup, store.path()) {
+                (Some(p), _) => p.clone(),
+                (None, Some(store_path)) => backup::default_path(store_path, &command),
+                (None, None) => unreachable!("checked writable"),
+            };
+            let b = Backup::of_namespace(
+                &store.area,
+                &settings.prefix,
+                store.origin.as_deref(),
+                &store.location,
+                &command,
+            );
+            backup::write_new(&path, &b.render())?;
+            report.backup = Some(path.display().to_string());
+        }
+        let expected = changes.applied_to(&store.area);
+        store.save(&changes).with_context(|| match &report.backup {
+            Some(b) => format!("the store was not changed; the backup {b} is not needed"),
+            None => "the store was not changed".into(),
+        })?;
+        verify(settings, store, &expected)?;
+    }
+    for w in &report.warnings {
+        eprintln!("meshpeers: warning: {}", output::escape(w));
+    }
+    if settings.json {
+        output::print_json(&report)?;
+    } else {
+        print_human(settings, store, &report, done)?;
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// Reads the saved store back and checks that the origin holds exactly the intended map.
+fn verify(settings: &Settings, store: &Store, expected: &crate::store::Area) -> Result<()> {
+    let mut again = settings.clone();
+    again.origin = store.origin.clone();
+    let reread = again.open_store()?;
+    if reread.area != *expected {
+        anyhow::bail!(
+            "{}: after saving, the store does not hold what was written (a bug in meshpeers, or another program wrote to it at the same time)",
+            store.location
+        );
+    }
+    Ok(())
+}
+
+fn print_human(settings: &Settings, store: &Store, r: &Report, done: &str) -> Result<()> {
+    if !r.actions.is_empty() {
+        let mut t = output::table(["PEER", "NAME", "ACTION", "RULE", "WHY"]);
+        for a in &r.actions {
+            t.add_row([
+                output::escape(&a.peer_id).into_owned(),
+                a.display_name
+                    .as_deref()
+                    .map_or("-".into(), |n| output::escape(n).into_owned()),
+                a.action.to_owned(),
+                a.rule.clone(),
+                output::escape(&a.reason).into_owned(),
+            ]);
+        }
+        output::print(t)?;
+    }
+    let n = r.actions.len();
+    let peers = format!("{n} peer{}", if n == 1 { "" } else { "s" });
+    // Peer records are counted, other keys named.
+    let record_prefix = format!("{}peer:", settings.prefix);
+    let keys = |ks: &[String]| {
+        let records = ks.iter().filter(|k| k.starts_with(&record_prefix)).count();
+        let mut named: Vec<String> = ks
+            .iter()
+            .filter(|k| !k.starts_with(&record_prefix))
+            .map(|k| output::escape(k).into_owned())
+            .collect();
+        if records > 0 {
+            named.insert(
+                0,
+                format!(
+                    "{records} peer record{}",
+                    if records == 1 { "" } else { "s" }
+                ),
+            );
+        }
+        named.join(", ")
+    };
+    let mut lines = Vec::new();
+    let (written, deleted) = (&r.keys.written, &r.keys.deleted);
+    if written.is_empty() && deleted.is_empty() {
+        lines.push(format!("nothing to change in {}", store.location));
+    } else if r.dry_run {
+        lines.push(format!(
+            "dry run: nothing was written. Would have {done} {peers}."
+        ));
+        if !written.is_empty() {
+            lines.push(format!("would write: {}", keys(written)));
+        }
+        if !deleted.is_empty() {
+            lines.push(format!("would delete: {}", keys(deleted)));
+        }
+    } else {
+        lines.push(format!("{done} {peers} in {}", store.location));
+        if !written.is_empty() {
+            lines.push(format!("wrote: {}", keys(written)));
+        }
+        if !deleted.is_empty() {
+            lines.push(format!("deleted: {}", keys(deleted)));
+        }
+        match &r.backup {
+            Some(b) => {
+                let origin = match &settings.origin {
+                    Some(o) => format!(" --origin {o}"),
+                    None => String::new(),
+                };
+                lines.push(format!(
+                    "backup of the namespace before the change: {b}\nrestore it with: meshpeers --store {}{origin} import {b}",
+                    store.location
+                ))
+            }
+            None => lines.push("no backup was written (--no-backup)".into()),
+        }
+    }
+    output::print(lines.join("\n"))?;
+    Ok(())
+}
