@@ -244,6 +244,19 @@ fn merge(ns: &Namespace, backup: &Backup, location: &str, now: f64) -> Result<Pl
         );
         draft.put(index_key, JsString::from(format!("[{}]", items.join(","))));
     }
+    // Peers listed in the backup's index order (records outside it last).
+    let position: std::collections::HashMap<&str, usize> = theirs
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    actions.sort_by_key(|a| {
+        position
+            .get(a.peer_id.as_str())
+            .copied()
+            .unwrap_or(usize::MAX)
+    });
     let touch_metadata = !draft.is_empty();
     let (changes, warnings) = draft.finish(touch_metadata, None, now);
     Ok(Plan {

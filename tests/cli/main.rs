@@ -1,5 +1,6 @@
 //! The integration tests: one binary, several modules (ripgrep's layout).
 
+mod app_ops;
 mod bad_input;
 mod docs;
 mod fixtures;

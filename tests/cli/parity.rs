@@ -4,53 +4,10 @@
 //! same way is checked by the same code.
 
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{column, corpus, json};
-
-/// Every oracle directory in the corpus.
-fn oracle_dirs() -> Vec<PathBuf> {
-    let Some(root) = corpus() else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    let mut stack = vec![root];
-    while let Some(dir) = stack.pop() {
-        if dir.join("oracle").is_dir() && dir.join("store.json").is_file() {
-            out.push(dir.clone());
-        }
-        for e in fs::read_dir(&dir).unwrap().flatten() {
-            if e.file_type().unwrap().is_dir()
-                && e.file_name() != "oracle"
-                && e.file_name() != "leveldb"
-            {
-                stack.push(e.path());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// The JSON store forms of an oracle directory.
-fn store_forms(dir: &Path) -> Vec<PathBuf> {
-    ["store.json", "storage-state.json"]
-        .iter()
-        .map(|f| dir.join(f))
-        .filter(|p| p.is_file())
-        .collect()
-}
-
-fn oracle(dir: &Path, name: &str) -> Value {
-    let text = fs::read_to_string(dir.join("oracle").join(name)).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn now_of(o: &Value) -> String {
-    o["now"].as_f64().expect("oracle has now").to_string()
-}
+use crate::support::{column, corpus, json, now_of, oracle, oracle_dirs, store_forms};
 
 /// The `list` flags for a `queryPeers(args)` call.
 fn list_flags(args: &Value) -> Vec<String> {
@@ -172,47 +129,70 @@ fn stats_give_the_apps_storage_stats_and_needs_cleanup() {
 
 #[test]
 fn every_peer_score_and_reason_matches_the_app() {
+    let mut checked = 0;
     for dir in oracle_dirs() {
         let o = oracle(&dir, "peer-scores.json");
         let now = now_of(&o);
-        let store = dir.join("store.json").display().to_string();
-        for want in o["result"].as_array().unwrap() {
-            let id = want["peerId"].as_str().unwrap();
-            let got = json(["show", id, "--store", &store, "--now", &now]);
-            let ctx = format!("{} {id}", dir.display());
-            assert_eq!(
-                got["quality"].as_f64(),
-                want["quality"].as_f64(),
-                "{ctx} quality"
-            );
-            assert_eq!(got["reason"], want["reason"], "{ctx} reason");
-            match want["reconnection"].as_f64() {
-                None => {
-                    assert_eq!(want["reconnection_js"], "NaN");
-                    assert_eq!(got["appScoreNaN"], true, "{ctx}: the app's score is NaN");
+        let want = o["result"].as_array().unwrap();
+        for store in store_forms(&dir) {
+            let store = store.display().to_string();
+            let got = json(["score", "--store", &store, "--now", &now]);
+            let got = got.as_array().unwrap();
+            assert_eq!(got.len(), want.len(), "{store}: one row per indexed peer");
+            for (got, want) in got.iter().zip(want) {
+                let id = want["peerId"].as_str().unwrap();
+                let ctx = format!("{store} {id}");
+                assert_eq!(got["peerId"], want["peerId"], "{ctx}: index order");
+                assert_eq!(got["quality"].as_f64(), want["quality"].as_f64(), "{ctx}");
+                assert_eq!(got["reason"], want["reason"], "{ctx} reason");
+                match want["reconnection"].as_f64() {
+                    None => {
+                        assert_eq!(want["reconnection_js"], "NaN");
+                        assert_eq!(got["appScoreNaN"], true, "{ctx}: the app's score is NaN");
+                    }
+                    Some(app) => {
+                        let ours = got["reconnection"].as_f64().unwrap();
+                        assert!((ours - app).abs() <= 1e-9, "{ctx}: {ours} vs {app}");
+                        assert_eq!(got["appScoreNaN"], false, "{ctx}");
+                    }
                 }
-                Some(app) => {
-                    let ours = got["reconnection"].as_f64().unwrap();
-                    assert!((ours - app).abs() <= 1e-9, "{ctx}: {ours} vs {app}");
-                    assert_eq!(got["appScoreNaN"], false, "{ctx}");
-                }
+                let parts = &got["reconnectionParts"];
+                let sum: f64 = [
+                    "quality",
+                    "recency",
+                    "connections",
+                    "reliability",
+                    "penalty",
+                ]
+                .iter()
+                .map(|p| parts[p].as_f64().unwrap())
+                .sum();
+                let total = got["reconnection"].as_f64().unwrap();
+                assert!(
+                    (sum.clamp(0.0, 100.0) - total).abs() < 1e-9,
+                    "{ctx}: parts {parts} do not add up to {total}"
+                );
+                let q = &got["qualityParts"];
+                let qsum: f64 = ["latency", "successRate", "connectionType", "uptime"]
+                    .iter()
+                    .map(|p| q[p].as_f64().unwrap())
+                    .sum();
+                assert_eq!(
+                    qsum.clamp(0.0, 100.0),
+                    got["quality"].as_f64().unwrap(),
+                    "{ctx}"
+                );
+                checked += 1;
             }
-            let parts = &got["reconnectionParts"];
-            let sum: f64 = [
-                "quality",
-                "recency",
-                "connections",
-                "reliability",
-                "penalty",
-            ]
-            .iter()
-            .map(|p| parts[p].as_f64().unwrap())
-            .sum();
-            let total = got["reconnection"].as_f64().unwrap();
-            assert!(
-                (sum.clamp(0.0, 100.0) - total).abs() < 1e-9,
-                "{ctx}: parts {parts} do not add up to {total}"
-            );
+            // `show` explains one peer with the same figures, and `score ID` picks peers.
+            let first = want[0]["peerId"].as_str().unwrap();
+            let shown = json(["show", first, "--store", &store, "--now", &now]);
+            let one = json(["score", first, "--store", &store, "--now", &now]);
+            assert_eq!(shown["reconnection"], got[0]["reconnection"]);
+            assert_eq!(one.as_array().unwrap().as_slice(), &got[..1]);
         }
+    }
+    if corpus().is_some() {
+        assert!(checked >= 480, "only {checked} peer scores checked");
     }
 }

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use serde_json::Value;
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -127,4 +128,46 @@ pub fn column<'a>(array: &'a serde_json::Value, field: &str) -> Vec<&'a serde_js
         .iter()
         .map(|row| &row[field])
         .collect()
+}
+
+/// Every oracle directory in the corpus.
+pub fn oracle_dirs() -> Vec<PathBuf> {
+    let Some(root) = corpus() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        if dir.join("oracle").is_dir() && dir.join("store.json").is_file() {
+            out.push(dir.clone());
+        }
+        for e in fs::read_dir(&dir).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir()
+                && e.file_name() != "oracle"
+                && e.file_name() != "leveldb"
+            {
+                stack.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The JSON store forms of an oracle directory.
+pub fn store_forms(dir: &Path) -> Vec<PathBuf> {
+    ["store.json", "storage-state.json"]
+        .iter()
+        .map(|f| dir.join(f))
+        .filter(|p| p.is_file())
+        .collect()
+}
+
+pub fn oracle(dir: &Path, name: &str) -> Value {
+    let text = fs::read_to_string(dir.join("oracle").join(name)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+pub fn now_of(o: &Value) -> String {
+    o["now"].as_f64().expect("oracle has now").to_string()
 }
