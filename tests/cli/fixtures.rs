@@ -5,25 +5,11 @@ use std::fs;
 
 use meshpeers::synth::{self, SynthOptions};
 
-use crate::support::{json, repo, run};
+use crate::support::{check_or_bless, json, repo, run};
 
 /// The example's fixed time: 2026-11-20T12:00:00Z.
 pub const EXAMPLE_NOW: f64 = 1_795_176_000_000.0;
 pub const EXAMPLE_ORIGIN: &str = "http://127.0.0.1:3000";
-
-fn check_or_bless(rel: &str, expected: &str) {
-    let path = repo().join(rel);
-    if std::env::var_os("MESHPEERS_BLESS").is_some() {
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, expected).unwrap();
-        return;
-    }
-    let actual = fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        actual == expected,
-        "{rel} is stale: run `MESHPEERS_BLESS=1 cargo test` and commit the result"
-    );
-}
 
 #[test]
 fn example_fixtures_are_what_the_generator_makes() {

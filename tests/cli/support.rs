@@ -171,3 +171,19 @@ pub fn oracle(dir: &Path, name: &str) -> Value {
 pub fn now_of(o: &Value) -> String {
     o["now"].as_f64().expect("oracle has now").to_string()
 }
+
+/// Compares a generated fixture with the committed file, or rewrites it with
+/// `MESHPEERS_BLESS=1`.
+pub fn check_or_bless(rel: &str, expected: &str) {
+    let path = repo().join(rel);
+    if std::env::var_os("MESHPEERS_BLESS").is_some() {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, expected).unwrap();
+        return;
+    }
+    let actual = fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "{rel} is stale: run `MESHPEERS_BLESS=1 cargo test` and commit the result"
+    );
+}
