@@ -1,0 +1,295 @@
+//! remove, clear, unblacklist ID and import on the bundled example store (flat and Playwright):
+//! what they change, what they refuse, and that their backups bring everything back.
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use serde_json::Value;
+
+use crate::support::{TestEnv, json, repo, run};
+
+const NOW: &str = "1795176000000";
+const DAVE: &str = "76903246-a037-4d56-a223-203097c22820";
+const CHLOE: &str = "3e693117-6055-4390-9169-bdc17e5cb1ef"; // blacklisted for 12 more hours
+const IVAN: &str = "92e5ad48-ff07-4ea6-8c9d-f113a71e8f38";
+
+fn forms() -> [(&'static str, std::path::PathBuf); 2] {
+    [
+        ("store.json", repo().join("fixtures/example/store.json")),
+        (
+            "storage-state.json",
+            repo().join("fixtures/example/storage-state.json"),
+        ),
+    ]
+}
+
+fn map_of(path: &std::path::Path) -> BTreeMap<String, String> {
+    let v: Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+    match v.get("origins") {
+        Some(o) => o[0]["localStorage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().into(),
+                    e["value"].as_str().unwrap().into(),
+                )
+            })
+            .collect(),
+        None => v
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().into()))
+            .collect(),
+    }
+}
+
+fn index(m: &BTreeMap<String, String>) -> Vec<String> {
+    serde_json::from_str(&m["mesh:peers:index"]).unwrap()
+}
+
+#[test]
+fn remove_takes_records_and_index_entries_and_updates_metadata() {
+    for (name, src) in forms() {
+        let env = TestEnv::new();
+        let store = env.copy(&src, name);
+        let s = store.display().to_string();
+        let before = map_of(&store);
+        let out = json(["remove", DAVE, IVAN, "--store", &s, "--now", NOW]);
+        let ids: Vec<&str> = out["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["peerId"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [DAVE, IVAN], "{name}");
+        let after = map_of(&store);
+        assert!(!after.contains_key(&format!("mesh:peer:{DAVE}")));
+        assert!(!after.contains_key(&format!("mesh:peer:{IVAN}")));
+        let want: Vec<String> = index(&before)
+            .into_iter()
+            .filter(|i| i != DAVE && i != IVAN)
+            .collect();
+        assert_eq!(index(&after), want, "{name}");
+        let meta: Value = serde_json::from_str(&after["mesh:peers:metadata"]).unwrap();
+        let old: Value = serde_json::from_str(&before["mesh:peers:metadata"]).unwrap();
+        assert_eq!(meta["totalPeers"], 18);
+        assert_eq!(
+            meta["lastCleanup"], old["lastCleanup"],
+            "removePeer keeps it"
+        );
+        let size: usize = want
+            .iter()
+            .map(|i| 2 * after[&format!("mesh:peer:{i}")].encode_utf16().count())
+            .sum();
+        assert_eq!(meta["estimatedSize"], size);
+        for (k, v) in &before {
+            if !k.starts_with("mesh:peer") {
+                assert_eq!(after.get(k), Some(v), "{name}: {k} untouched");
+            }
+        }
+        // The backup merged back restores both peers byte for byte.
+        let backup = out["backup"].as_str().unwrap().to_owned();
+        let merged = json(["import", &backup, "--store", &s, "--now", NOW]);
+        assert_eq!(merged["actions"].as_array().unwrap().len(), 2);
+        let restored = map_of(&store);
+        for k in [format!("mesh:peer:{DAVE}"), format!("mesh:peer:{IVAN}")] {
+            assert_eq!(restored[&k], before[&k], "{name}: {k}");
+        }
+        assert_eq!(index(&restored).len(), 20);
+    }
+}
+
+#[test]
+fn remove_of_an_unknown_id_changes_nothing_and_suggests_the_full_id() {
+    let env = TestEnv::new();
+    let (name, src) = &forms()[0];
+    let store = env.copy(src, name);
+    let s = store.display().to_string();
+    let before = env.snapshot();
+    let (code, out, err) = run(["remove", DAVE, "76903246", "--store", &s]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(out, "");
+    assert!(err.contains("no peer 76903246"), "{err}");
+    assert!(err.contains(&format!("did you mean {DAVE}")), "{err}");
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn clear_is_the_apps_logout_and_asks_first() {
+    for (name, src) in forms() {
+        let env = TestEnv::new();
+        let store = env.copy(&src, name);
+        let s = store.display().to_string();
+        let before_files = env.snapshot();
+        let before = map_of(&store);
+
+        // No terminal and no --yes: refused, nothing written.
+        let (code, _, err) = run(["clear", "--store", &s]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("pass --yes"), "{err}");
+        assert_eq!(env.snapshot(), before_files);
+
+        // The dry run lists every peer and needs no confirmation.
+        let plan = json(["clear", "--dry-run", "--store", &s]);
+        assert_eq!(plan["actions"].as_array().unwrap().len(), 20);
+        assert_eq!(env.snapshot(), before_files);
+
+        let done = json(["clear", "--yes", "--store", &s]);
+        let after = map_of(&store);
+        let namespace: Vec<&String> = after.keys().filter(|k| k.starts_with("mesh:")).collect();
+        assert_eq!(namespace, ["mesh:schema:version"], "{name}");
+        for (k, v) in &before {
+            if !k.starts_with("mesh:") {
+                assert_eq!(after.get(k), Some(v), "{name}: {k}");
+            }
+        }
+        let mut deleted: Vec<&str> = done["keys"]["deleted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        deleted.sort();
+        let want: Vec<&str> = before
+            .keys()
+            .map(String::as_str)
+            .filter(|k| k.starts_with("mesh:") && *k != "mesh:schema:version")
+            .collect();
+        assert_eq!(deleted, want, "{name}: records, index, metadata (and key)");
+        assert_eq!(deleted.len(), 22);
+        let b = done["backup"].as_str().unwrap().to_owned();
+        json(["import", &b, "--mode", "replace", "--yes", "--store", &s]);
+        assert_eq!(map_of(&store), before, "{name}: restored");
+    }
+}
+
+#[test]
+fn unblacklist_by_id_lifts_a_running_blacklist_in_place() {
+    let env = TestEnv::new();
+    let (name, src) = &forms()[0];
+    let store = env.copy(src, name);
+    let s = store.display().to_string();
+    let before = map_of(&store);
+    let key = format!("mesh:peer:{CHLOE}");
+    let out = json(["unblacklist", CHLOE, "--store", &s, "--now", NOW]);
+    let a = &out["actions"][0];
+    assert_eq!(a["rule"], "requested");
+    assert!(
+        a["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the blacklist had 12h"),
+        "{a}"
+    );
+    let after = map_of(&store);
+    let (old, new): (Value, Value) = (
+        serde_json::from_str(&before[&key]).unwrap(),
+        serde_json::from_str(&after[&key]).unwrap(),
+    );
+    assert_eq!(new["blacklistUntil"], Value::Null);
+    assert_eq!(new["reconnectionAttempts"], 0);
+    let strip = |mut v: Value| {
+        let o = v.as_object_mut().unwrap();
+        o.remove("blacklistUntil");
+        o.remove("reconnectionAttempts");
+        v
+    };
+    assert_eq!(strip(new), strip(old));
+    // Without --expired or ids it is a usage error.
+    let (code, _, err) = run(["unblacklist", "--store", &s]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn import_refuses_damaged_foreign_and_unknown_backups() {
+    let env = TestEnv::new();
+    let (_, src) = &forms()[1];
+    let store = env.copy(src, "state.json");
+    let s = store.display().to_string();
+    let out = json(["remove", DAVE, "--store", &s, "--no-backup"]);
+    assert_eq!(out["backup"], Value::Null);
+    let backup_path = env.path("b.json");
+    let b = backup_path.display().to_string();
+    // Take a backup with an explicit path (the removal of IVAN is then undone by it).
+    json(["remove", IVAN, "--store", &s, "--backup", &b]);
+    let text = fs::read_to_string(&backup_path).unwrap();
+    assert!(text.contains("\"origin\": \"http://127.0.0.1:3000\""));
+
+    // An existing --backup file is never overwritten.
+    let snapshot = env.snapshot();
+    let (code, _, err) = run(["remove", CHLOE, "--store", &s, "--backup", &b]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("cannot write backup"), "{err}");
+    assert_eq!(env.snapshot(), snapshot, "the store was not touched");
+
+    let changed = text.replace(r#"\"Ivan\""#, r#"\"Eve\""#);
+    assert_ne!(changed, text);
+    let tampered = env.write("t.json", changed);
+    let truncated = env.write("tr.json", &text[..text.len() / 2]);
+    let future = env.write("f.json", text.replace("\"version\": 1", "\"version\": 9"));
+    let foreign = env.write(
+        "o.json",
+        text.replace("http://127.0.0.1:3000", "https://other.example"),
+    );
+    let cases: [(&std::path::Path, i32, &str); 5] = [
+        (&tampered, 3, "checksum mismatch"),
+        (&truncated, 3, "truncated"),
+        (&future, 3, "unknown meshpeers backup version 9"),
+        (&foreign, 2, "is a backup of https://other.example"),
+        (src, 3, "not a meshpeers backup"),
+    ];
+    let snapshot = env.snapshot();
+    for (file, want_code, want_msg) in cases {
+        let f = file.display().to_string();
+        let (code, _, err) = run(["import", &f, "--store", &s]);
+        assert_eq!(code, want_code, "{f}: {err}");
+        assert!(err.contains(want_msg), "{f}: {err}");
+        assert!(err.contains(&f) || want_code == 2, "names the file: {err}");
+        assert_eq!(env.snapshot(), snapshot, "{f}: nothing changed");
+    }
+    // A foreign backup goes in when the origin is named.
+    let f = foreign.display().to_string();
+    let (code, _, err) = run([
+        "import",
+        &f,
+        "--store",
+        &s,
+        "--origin",
+        "http://127.0.0.1:3000",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(map_of(&store).contains_key(&format!("mesh:peer:{IVAN}")));
+}
+
+#[test]
+fn a_store_from_stdin_plans_but_never_writes() {
+    let (_, src) = &forms()[0];
+    let text = fs::read(src).unwrap();
+    let out = crate::support::meshpeers()
+        .args([
+            "--store",
+            "-",
+            "cleanup",
+            "--dry-run",
+            "--json",
+            "--now",
+            NOW,
+        ])
+        .write_stdin(text.clone())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["dryRun"], true);
+    let out = crate::support::meshpeers()
+        .args(["--store", "-", "remove", DAVE])
+        .write_stdin(text)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be written"));
+}
