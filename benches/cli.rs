@@ -102,6 +102,8 @@ fn main() {
         for cmd in [
             &["list", "--sort", "quality", "--limit", "10"][..],
             &["inspect"][..],
+            &["candidates"][..],
+            &["cleanup", "--strategy", "hybrid", "--dry-run"][..],
         ] {
             let mut args: Vec<&OsStr> = cmd.iter().map(OsStr::new).collect();
             args.extend([

@@ -35,8 +35,10 @@ Environment:
 /// (`mesh:peers:index`, `mesh:peer:<id>`, metadata, an AES-GCM key, a schema version).
 /// meshpeers reads that store from a JSON dump (a flat `JSON.stringify(localStorage)` object
 /// or a Playwright storageState file) and gives the app's own answers: the same queries,
-/// scores and statistics, explained. Every other key, origin and cookie is carried through
-/// untouched.
+/// scores, reconnection candidates and statistics, explained. Writing commands (cleanup,
+/// remove, clear, unblacklist, import) print a plan, stop there with --dry-run, and otherwise
+/// write a backup of the namespace first and apply the change in one atomic save. Every other
+/// key, origin and cookie is carried through untouched.
 #[derive(Debug, Parser)]
 #[command(name = "meshpeers", version, propagate_version = true, after_long_help = EXIT_STATUS)]
 pub struct Cli {
