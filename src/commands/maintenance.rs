@@ -15,7 +15,7 @@ use crate::peers::jsval::{to_number, truthy};
 use crate::peers::namespace::Index;
 use crate::peers::{Namespace, PeerView};
 use crate::settings::Settings;
-use crate::time::duration;
+use crate::time::duration_short;
 
 fn display_name(raw: Option<&JsString>) -> Option<String> {
     raw.and_then(|r| PeerView::parse(r).ok())
@@ -165,7 +165,7 @@ pub fn unblacklist(settings: &Settings, args: &UnblacklistArgs) -> Result<u8> {
                         .area
                         .get(&ns.peer_key(&p.id))
                         .expect("loaded from the area");
-                    let why = format!("blacklist ended {} ago", duration(now - until));
+                    let why = format!("blacklist ended {} ago", duration_short(now - until));
                     targets.push((p.id.clone(), raw, p.view, why));
                 }
             }
@@ -190,7 +190,7 @@ pub fn unblacklist(settings: &Settings, args: &UnblacklistArgs) -> Result<u8> {
                 let why = if view.is_blacklisted(now) {
                     format!(
                         "requested; the blacklist had {} to run",
-                        duration(to_number(bl) - now)
+                        duration_short(to_number(bl) - now)
                     )
                 } else if truthy(bl) {
                     "requested; the blacklist had ended".to_owned()

@@ -221,17 +221,44 @@ fn print_human(settings: &Settings, store: &Store, r: &Report, done: &str) -> Re
         match &r.backup {
             Some(b) => {
                 let origin = match &settings.origin {
-                    Some(o) => format!(" --origin {o}"),
+                    Some(o) => format!(" --origin {}", shell_word(o)),
                     None => String::new(),
                 };
+                let me = format!("meshpeers --store {}{origin}", shell_word(&store.location));
+                let b = shell_word(b);
+                lines.push(format!("backup of the namespace before the change: {b}"));
+                if r.actions.iter().any(|a| a.action == "remove") {
+                    lines.push(format!("bring the removed peers back: {me} import {b}"));
+                }
                 lines.push(format!(
-                    "backup of the namespace before the change: {b}\nrestore it with: meshpeers --store {}{origin} import {b}",
-                    store.location
-                ))
+                    "restore the namespace exactly as it was: {me} import --mode replace {b}"
+                ));
             }
             None => lines.push("no backup was written (--no-backup)".into()),
         }
     }
     output::print(lines.join("\n"))?;
     Ok(())
+}
+
+/// A word for a shell command line: quoted when it holds anything but plain path characters.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@,=".contains(c));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shell_words_are_quoted_when_needed() {
+        assert_eq!(super::shell_word("a/b.json"), "a/b.json");
+        assert_eq!(super::shell_word("my store.json"), "'my store.json'");
+        assert_eq!(super::shell_word("it's"), r"'it'\''s'");
+    }
 }
