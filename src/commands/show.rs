@@ -111,7 +111,7 @@ fn print_human(r: &ShowReport, raw: &JsString) -> Result<()> {
     let (Some(q), Some(p)) = (&r.quality_parts, &r.reconnection_parts) else {
         return Ok(());
     };
-    let n = |v: &Value| v.as_f64().map_or("NaN".into(), output::num);
+    let n = super::score::number;
     let mut t = output::table(["SCORE", "TOTAL", "PARTS"]);
     t.add_row([
         "quality".to_owned(),

@@ -115,16 +115,7 @@ pub fn plan<'p>(
     match strategy {
         Strategy::Stale => {
             for p in peers {
-                let mut rules = Vec::new();
-                let mut why = Vec::new();
-                if let Some(w) = inactive(p, th.max_age, now) {
-                    rules.push(Rule::Inactive);
-                    why.push(w);
-                }
-                if let Some(w) = failing(p, th.max_failures, now) {
-                    rules.push(Rule::FailedReconnections);
-                    why.push(w);
-                }
+                let (rules, mut why) = app_rules(p, th, now);
                 if rules.contains(&Rule::Inactive) && p.view.is_blacklisted(now) {
                     why.push(format!(
                         "blacklisted for another {}, removed anyway as the app does",
@@ -208,16 +199,7 @@ pub fn plan<'p>(
         Strategy::Hybrid => {
             for h in query::query(peers, now, &QueryOptions::default()) {
                 let p = h.peer;
-                let mut rules = Vec::new();
-                let mut why = Vec::new();
-                if let Some(w) = inactive(p, th.max_age, now) {
-                    rules.push(Rule::Inactive);
-                    why.push(w);
-                }
-                if let Some(w) = failing(p, th.max_failures, now) {
-                    rules.push(Rule::FailedReconnections);
-                    why.push(w);
-                }
+                let (mut rules, mut why) = app_rules(p, th, now);
                 let successful =
                     member(p.view.connection_quality.as_ref(), "successfulConnections");
                 if successful.is_none_or(|v| !truthy(Some(v)) && to_number(Some(v)) == 0.0) {
@@ -296,6 +278,21 @@ fn lru_keep<'p>(planned: &mut Plan<'p>, peers: &'p [Peer], keep: usize, now: f64
         );
         planned.push(h.peer, Rule::Lru, vec![Rule::Lru], why);
     }
+}
+
+/// The two rules of the app's cleanupStalePeers (shared by hybrid): inactive, then failing.
+fn app_rules(p: &Peer, th: &Thresholds, now: f64) -> (Vec<Rule>, Vec<String>) {
+    let mut rules = Vec::new();
+    let mut why = Vec::new();
+    if let Some(w) = inactive(p, th.max_age, now) {
+        rules.push(Rule::Inactive);
+        why.push(w);
+    }
+    if let Some(w) = failing(p, th.max_failures, now) {
+        rules.push(Rule::FailedReconnections);
+        why.push(w);
+    }
+    (rules, why)
 }
 
 /// The app's inactivity test: days since lastSeen greater than the limit in days.

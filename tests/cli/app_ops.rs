@@ -12,34 +12,9 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use serde_json::Value;
 
-use crate::support::{TestEnv, corpus, json, now_of, oracle, oracle_dirs, run, store_forms};
-
-/// The origin's localStorage of a flat dump or a Playwright state, as key → string.
-fn local_storage(path: &Path) -> BTreeMap<String, String> {
-    let v: Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
-    match v.get("origins").and_then(Value::as_array) {
-        Some(origins) => {
-            assert_eq!(origins.len(), 1, "{}: one origin", path.display());
-            origins[0]["localStorage"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| {
-                    (
-                        e["name"].as_str().unwrap().to_owned(),
-                        e["value"].as_str().unwrap().to_owned(),
-                    )
-                })
-                .collect()
-        }
-        None => v
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-            .collect(),
-    }
-}
+use crate::support::{
+    TestEnv, column, corpus, json, local_storage, now_of, oracle, oracle_dirs, run, store_forms,
+};
 
 /// Decrypts an app ciphertext (base64 of IV ‖ AES-256-GCM ciphertext ‖ tag) with the JWK.
 fn decrypt(jwk: &str, b64: &str) -> String {
@@ -193,12 +168,7 @@ fn stale_cleanup_leaves_what_the_app_left_and_its_backup_restores_the_store() {
             assert_eq!(env.snapshot(), before, "{ctx}: a dry run writes nothing");
             assert_eq!(plan["dryRun"], true);
             assert_eq!(plan["backup"], Value::Null);
-            let planned: Vec<&Value> = plan["actions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| &a["peerId"])
-                .collect();
+            let planned = column(&plan["actions"], "peerId");
             assert_eq!(
                 planned, removed,
                 "{ctx}: the app's removed peers, in index order"
@@ -358,12 +328,7 @@ fn unblacklist_expired_is_the_apps_clear_expired_blacklists_in_place() {
             let s = store.display().to_string();
             let ctx = format!("{} {name}", dir.display());
             let done = json(["unblacklist", "--expired", "--store", &s, "--now", &now]);
-            let changed: Vec<&Value> = done["actions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| &a["peerId"])
-                .collect();
+            let changed = column(&done["actions"], "peerId");
             assert_eq!(
                 changed,
                 o["derived"]["changedPeerIds"]

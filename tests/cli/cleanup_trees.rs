@@ -15,7 +15,7 @@ use meshpeers::jsstring::JsString;
 use meshpeers::store::{Area, ChangeSet, render_flat, render_playwright};
 use serde_json::{Value, json};
 
-use crate::support::{TestEnv, check_or_bless, json as run_json, repo};
+use crate::support::{TestEnv, check_or_bless, json as run_json, local_storage_of, repo};
 
 const NOW: f64 = 1_795_176_000_000.0;
 const MIN: f64 = 60_000.0;
@@ -370,30 +370,6 @@ fn playwright_of(area: &Area) -> String {
     render_playwright(ORIGIN, &cs)
 }
 
-/// key → value of a flat dump or the one origin of a Playwright state.
-fn map_of(text: &str) -> BTreeMap<String, String> {
-    let v: Value = serde_json::from_str(text).unwrap();
-    match v.get("origins") {
-        Some(o) => o[0]["localStorage"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["name"].as_str().unwrap().into(),
-                    e["value"].as_str().unwrap().into(),
-                )
-            })
-            .collect(),
-        None => v
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().into()))
-            .collect(),
-    }
-}
-
 #[test]
 fn every_strategy_and_boundary_gives_the_expected_tree() {
     let now = NOW.to_string();
@@ -446,8 +422,9 @@ fn every_strategy_and_boundary_gives_the_expected_tree() {
             if form == "flat" {
                 check_or_bless(&format!("{dir}/out.json"), &after);
             }
-            let out = map_of(&fs::read_to_string(repo().join(&dir).join("out.json")).unwrap());
-            assert_eq!(map_of(&after), out, "{ctx}: the expected tree");
+            let out =
+                local_storage_of(&fs::read_to_string(repo().join(&dir).join("out.json")).unwrap());
+            assert_eq!(local_storage_of(&after), out, "{ctx}: the expected tree");
 
             // out.json is what the hand-written list says: index and records without the
             // removed peers, every other key byte-identical, metadata recomputed.
@@ -460,7 +437,7 @@ fn every_strategy_and_boundary_gives_the_expected_tree() {
                 .collect();
             let index: Vec<String> = serde_json::from_str(&out["mesh:peers:index"]).unwrap();
             assert_eq!(index, kept, "{ctx}: index");
-            let input_map = map_of(&input);
+            let input_map = local_storage_of(&input);
             for (k, v) in &input_map {
                 let removed_record = gone.iter().any(|g| *k == format!("mesh:peer:{g}"));
                 match k.as_str() {
@@ -488,7 +465,7 @@ fn every_strategy_and_boundary_gives_the_expected_tree() {
             // Its backup gives the original namespace back.
             if let Some(b) = done["backup"].as_str() {
                 run_json(["import", b, "--mode", "replace", "--yes", "--store", &s]);
-                let restored = map_of(&fs::read_to_string(&store).unwrap());
+                let restored = local_storage_of(&fs::read_to_string(&store).unwrap());
                 assert_eq!(restored, input_map, "{ctx}: restored");
             } else {
                 assert!(gone.is_empty() && !case.name.starts_with("stale"), "{ctx}");

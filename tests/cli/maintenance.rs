@@ -6,7 +6,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::support::{TestEnv, json, repo, run};
+use crate::support::{TestEnv, json, local_storage, repo, run};
 
 const NOW: &str = "1795176000000";
 const DAVE: &str = "76903246-a037-4d56-a223-203097c22820";
@@ -23,29 +23,6 @@ fn forms() -> [(&'static str, std::path::PathBuf); 2] {
     ]
 }
 
-fn map_of(path: &std::path::Path) -> BTreeMap<String, String> {
-    let v: Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
-    match v.get("origins") {
-        Some(o) => o[0]["localStorage"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["name"].as_str().unwrap().into(),
-                    e["value"].as_str().unwrap().into(),
-                )
-            })
-            .collect(),
-        None => v
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().into()))
-            .collect(),
-    }
-}
-
 fn index(m: &BTreeMap<String, String>) -> Vec<String> {
     serde_json::from_str(&m["mesh:peers:index"]).unwrap()
 }
@@ -56,7 +33,7 @@ fn remove_takes_records_and_index_entries_and_updates_metadata() {
         let env = TestEnv::new();
         let store = env.copy(&src, name);
         let s = store.display().to_string();
-        let before = map_of(&store);
+        let before = local_storage(&store);
         let out = json(["remove", DAVE, IVAN, "--store", &s, "--now", NOW]);
         let ids: Vec<&str> = out["actions"]
             .as_array()
@@ -65,7 +42,7 @@ fn remove_takes_records_and_index_entries_and_updates_metadata() {
             .map(|a| a["peerId"].as_str().unwrap())
             .collect();
         assert_eq!(ids, [DAVE, IVAN], "{name}");
-        let after = map_of(&store);
+        let after = local_storage(&store);
         assert!(!after.contains_key(&format!("mesh:peer:{DAVE}")));
         assert!(!after.contains_key(&format!("mesh:peer:{IVAN}")));
         let want: Vec<String> = index(&before)
@@ -94,7 +71,7 @@ fn remove_takes_records_and_index_entries_and_updates_metadata() {
         let backup = out["backup"].as_str().unwrap().to_owned();
         let merged = json(["import", &backup, "--store", &s, "--now", NOW]);
         assert_eq!(merged["actions"].as_array().unwrap().len(), 2);
-        let restored = map_of(&store);
+        let restored = local_storage(&store);
         for k in [format!("mesh:peer:{DAVE}"), format!("mesh:peer:{IVAN}")] {
             assert_eq!(restored[&k], before[&k], "{name}: {k}");
         }
@@ -125,7 +102,7 @@ fn clear_is_the_apps_logout_and_asks_first() {
         let store = env.copy(&src, name);
         let s = store.display().to_string();
         let before_files = env.snapshot();
-        let before = map_of(&store);
+        let before = local_storage(&store);
 
         // No terminal and no --yes: refused, nothing written.
         let (code, _, err) = run(["clear", "--store", &s]);
@@ -139,7 +116,7 @@ fn clear_is_the_apps_logout_and_asks_first() {
         assert_eq!(env.snapshot(), before_files);
 
         let done = json(["clear", "--yes", "--store", &s]);
-        let after = map_of(&store);
+        let after = local_storage(&store);
         let namespace: Vec<&String> = after.keys().filter(|k| k.starts_with("mesh:")).collect();
         assert_eq!(namespace, ["mesh:schema:version"], "{name}");
         for (k, v) in &before {
@@ -163,7 +140,7 @@ fn clear_is_the_apps_logout_and_asks_first() {
         assert_eq!(deleted.len(), 22);
         let b = done["backup"].as_str().unwrap().to_owned();
         json(["import", &b, "--mode", "replace", "--yes", "--store", &s]);
-        assert_eq!(map_of(&store), before, "{name}: restored");
+        assert_eq!(local_storage(&store), before, "{name}: restored");
     }
 }
 
@@ -173,7 +150,7 @@ fn unblacklist_by_id_lifts_a_running_blacklist_in_place() {
     let (name, src) = &forms()[0];
     let store = env.copy(src, name);
     let s = store.display().to_string();
-    let before = map_of(&store);
+    let before = local_storage(&store);
     let key = format!("mesh:peer:{CHLOE}");
     let out = json(["unblacklist", CHLOE, "--store", &s, "--now", NOW]);
     let a = &out["actions"][0];
@@ -185,7 +162,7 @@ fn unblacklist_by_id_lifts_a_running_blacklist_in_place() {
             .contains("the blacklist had 12h"),
         "{a}"
     );
-    let after = map_of(&store);
+    let after = local_storage(&store);
     let (old, new): (Value, Value) = (
         serde_json::from_str(&before[&key]).unwrap(),
         serde_json::from_str(&after[&key]).unwrap(),
@@ -262,7 +239,7 @@ fn import_refuses_damaged_foreign_and_unknown_backups() {
         "http://127.0.0.1:3000",
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(map_of(&store).contains_key(&format!("mesh:peer:{IVAN}")));
+    assert!(local_storage(&store).contains_key(&format!("mesh:peer:{IVAN}")));
 }
 
 #[test]

@@ -187,3 +187,35 @@ pub fn check_or_bless(rel: &str, expected: &str) {
         "{rel} is stale: run `MESHPEERS_BLESS=1 cargo test` and commit the result"
     );
 }
+
+/// key → value of a flat dump, or of the one origin of a Playwright storage state.
+pub fn local_storage(path: &Path) -> BTreeMap<String, String> {
+    local_storage_of(&fs::read_to_string(path).unwrap())
+}
+
+pub fn local_storage_of(text: &str) -> BTreeMap<String, String> {
+    let v: Value = serde_json::from_str(text).unwrap();
+    let pairs: Vec<(String, String)> = match v.get("origins").and_then(Value::as_array) {
+        Some(origins) => {
+            assert_eq!(origins.len(), 1, "one origin");
+            origins[0]["localStorage"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    (
+                        e["name"].as_str().unwrap().into(),
+                        e["value"].as_str().unwrap().into(),
+                    )
+                })
+                .collect()
+        }
+        None => v
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().into()))
+            .collect(),
+    };
+    pairs.into_iter().collect()
+}
