@@ -8,7 +8,6 @@
 //! metadata), on the flat and the Playwright form. `MESHPEERS_BLESS=1 cargo test` regenerates
 //! `in.json`, `args` and `out.json`.
 
-use std::collections::BTreeMap;
 use std::fs;
 
 use meshpeers::jsstring::JsString;
