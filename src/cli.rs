@@ -51,7 +51,8 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The store: a flat JSON dump or a Playwright storage state file (detected from its
-    /// content), or `-` to read a JSON dump from stdin.
+    /// content), `-` to read a JSON dump from stdin, or a Chromium `Local Storage/leveldb`
+    /// directory — or the profile, user-data or Electron userData directory that holds it.
     #[arg(
         long,
         short = 's',
@@ -65,6 +66,11 @@ pub struct GlobalArgs {
     /// Without it, the one origin that holds the namespace is used.
     #[arg(long, env = "MESHPEERS_ORIGIN", global = true, value_name = "ORIGIN")]
     pub origin: Option<String>,
+
+    /// With a browser user-data directory as --store: the profile to read (default
+    /// `Default`), e.g. `Profile 1`.
+    #[arg(long, env = "MESHPEERS_PROFILE", global = true, value_name = "NAME")]
+    pub profile: Option<String>,
 
     /// The namespace's key prefix, for forks of the app that renamed their keys.
     #[arg(

@@ -15,6 +15,7 @@ pub struct Settings {
     pub format: Option<BackendKind>,
     pub origin: Option<String>,
     pub prefix: String,
+    pub profile: Option<String>,
     /// Epoch milliseconds.
     pub now: f64,
     pub json: bool,
@@ -28,6 +29,7 @@ impl Settings {
             format: g.store_format,
             origin: g.origin.clone(),
             prefix: g.prefix.clone(),
+            profile: g.profile.clone(),
             now: g.now.unwrap_or_else(crate::time::now_ms),
             json: g.json,
             iso: g.iso,
@@ -47,6 +49,7 @@ impl Settings {
             format: self.format,
             origin: self.origin.clone(),
             prefix: self.prefix.clone(),
+            profile: self.profile.clone(),
         })
     }
 

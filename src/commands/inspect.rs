@@ -70,7 +70,7 @@ pub fn run(settings: &Settings, _args: &InspectArgs) -> Result<u8> {
     let store = settings.open_store()?;
     let ns = Namespace::new(&store.area, &settings.prefix);
     let (peers, problems) = ns.load_peers();
-    let report = InspectReport {
+    let mut report = InspectReport {
         backend: store.kind,
         location: store.location.clone(),
         origin: store.origin.clone(),
@@ -90,6 +90,8 @@ pub fn run(settings: &Settings, _args: &InspectArgs) -> Result<u8> {
             .collect(),
         findings: findings::structural(&ns, &problems, &peers),
     };
+    // Sorted by key, so every backend (LevelDB keeps keys sorted, JSON files do not) agrees.
+    report.other_keys.sort_by(|a, b| a.key.cmp(&b.key));
     if settings.json {
         output::print_json(&report)?;
     } else {

@@ -7,6 +7,7 @@
 pub mod atomic;
 mod flat;
 pub(crate) mod jsontext;
+pub mod leveldb;
 mod playwright;
 
 use std::fmt;
@@ -34,6 +35,8 @@ pub enum BackendKind {
     Flat,
     /// A Playwright `storageState` file.
     Playwright,
+    /// Chromium's `Local Storage/leveldb` directory (or a profile / user-data dir holding it).
+    Leveldb,
 }
 
 impl fmt::Display for BackendKind {
@@ -41,6 +44,7 @@ impl fmt::Display for BackendKind {
         f.write_str(match self {
             BackendKind::Flat => "flat JSON dump",
             BackendKind::Playwright => "Playwright storage state",
+            BackendKind::Leveldb => "Chromium LevelDB",
         })
     }
 }
@@ -52,6 +56,9 @@ pub struct OriginInfo {
     pub keys: usize,
     /// Bytes that count against the browser quota: 2 per UTF-16 unit of keys and values.
     pub bytes: u64,
+    /// When the browser last wrote the origin (epoch ms; LevelDB profiles only).
+    #[serde(rename = "lastModified", skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<f64>,
 }
 
 /// Bytes of a key/value pair as the browser's quota counts them.
@@ -166,6 +173,8 @@ pub struct OpenOptions {
     pub format: Option<BackendKind>,
     pub origin: Option<String>,
     pub prefix: String,
+    /// The browser profile inside a user-data directory (default: `Default`).
+    pub profile: Option<String>,
 }
 
 /// An open store: the chosen origin's map, ready to read and to save back.
@@ -190,6 +199,9 @@ impl Store {
                     .context("reading the store from stdin")?;
                 (buf, None)
             }
+            StoreSource::Path(p) if p.is_dir() => {
+                return Self::open_dir(opts, p);
+            }
             StoreSource::Path(p) => (read_store_file(p)?, Some(p.clone())),
         };
         let mut backend = open_json(&location, writable_path, bytes, opts.format)?;
@@ -205,6 +217,35 @@ impl Store {
                 StoreSource::Path(p) => Some(p.clone()),
                 StoreSource::Stdin => None,
             },
+        })
+    }
+
+    fn open_dir(opts: &OpenOptions, given: &Path) -> Result<Store> {
+        let location = given.display().to_string();
+        if matches!(
+            opts.format,
+            Some(BackendKind::Flat | BackendKind::Playwright)
+        ) {
+            return Err(MeshError::invalid(&location, "is a directory, not a JSON file").into());
+        }
+        let Some(dir) = leveldb::resolve_dir(given, opts.profile.as_deref()) else {
+            let what = match &opts.profile {
+                Some(p) => format!("has no profile {p} with a Local Storage/leveldb database"),
+                None => "is a directory but holds no Chromium localStorage database (looked for CURRENT in it, in Local Storage/leveldb and in Default/Local Storage/leveldb)".into(),
+            };
+            return Err(MeshError::invalid(&location, what).into());
+        };
+        let mut backend: Box<dyn Backend> = Box::new(leveldb::LevelDbStore::open(&dir)?);
+        let location = dir.display().to_string();
+        let origin = choose_origin(&location, backend.as_ref(), opts)?;
+        let area = backend.load(origin.as_deref())?;
+        Ok(Store {
+            location,
+            kind: BackendKind::Leveldb,
+            origin,
+            area,
+            backend,
+            path: Some(dir),
         })
     }
 
@@ -286,6 +327,13 @@ fn open_json(
         BackendKind::Playwright => Box::new(playwright::PlaywrightState::parse(
             location, path, text, &members,
         )?),
+        BackendKind::Leveldb => {
+            return Err(MeshError::invalid(
+                location,
+                "is a file; a LevelDB store is a directory (Local Storage/leveldb)",
+            )
+            .into());
+        }
     };
     Ok(backend)
 }

@@ -214,6 +214,7 @@ fn parse_origin(text: &str, elem: &str) -> Result<PwOrigin, String> {
         origin: name.clone(),
         keys: area.len(),
         bytes: area.iter().map(|(k, v)| entry_bytes(k, v)).sum(),
+        last_modified: None,
     };
     Ok(PwOrigin {
         name,

@@ -5,6 +5,7 @@ mod bad_input;
 mod cleanup_trees;
 mod docs;
 mod fixtures;
+mod leveldb;
 mod maintenance;
 mod parity;
 mod real_app;

@@ -8,17 +8,7 @@ use std::path::Path;
 use meshpeers::jsstring::JsString;
 use meshpeers::store::{BackendKind, ChangeSet, OpenOptions, Store, StoreSource};
 
-use crate::support::{TestEnv, corpus};
-
-fn open(path: &Path, origin: Option<&str>) -> Store {
-    Store::open(&OpenOptions {
-        source: StoreSource::Path(path.to_path_buf()),
-        format: None,
-        origin: origin.map(str::to_owned),
-        prefix: "mesh:".into(),
-    })
-    .unwrap_or_else(|e| panic!("open {}: {e:#}", path.display()))
-}
+use crate::support::{TestEnv, corpus, open_store as open};
 
 /// The raw JSON text of `key`'s value in a flat dump.
 fn raw_value<'a>(text: &'a str, key: &str) -> &'a str {

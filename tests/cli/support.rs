@@ -219,3 +219,15 @@ pub fn local_storage_of(text: &str) -> BTreeMap<String, String> {
     };
     pairs.into_iter().collect()
 }
+
+/// Opens a store through the library, as the commands do.
+pub fn open_store(path: &Path, origin: Option<&str>) -> meshpeers::store::Store {
+    meshpeers::store::Store::open(&meshpeers::store::OpenOptions {
+        source: meshpeers::store::StoreSource::Path(path.to_path_buf()),
+        format: None,
+        origin: origin.map(str::to_owned),
+        prefix: "mesh:".into(),
+        profile: None,
+    })
+    .unwrap_or_else(|e| panic!("open {}: {e:#}", path.display()))
+}

@@ -1,0 +1,271 @@
+//! Chromium's `Local Storage/leveldb`: every origin's localStorage in one LevelDB database.
+//!
+//! Keys: `META:<origin>` (protobuf: last modified in µs since 1601, size), `METAACCESS:<origin>`,
+//! `VERSION` = "1", and `_<origin>\0<format><key>` → `<format><value>` where the format byte is
+//! 0x01 for Latin-1 (one byte per UTF-16 unit, used whenever every unit is ≤ 0xFF) or 0x00 for
+//! UTF-16LE. Reading goes through a copy-on-write environment (`cow_env`), so the user's
+//! directory is never changed, even while a browser holds it.
+
+mod cow_env;
+pub mod encoding;
+pub mod meta;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use rusty_leveldb::{DB, LdbIterator, Options, StatusCode};
+
+use crate::error::MeshError;
+use crate::jsstring::JsString;
+use crate::store::{Area, OriginInfo, entry_bytes};
+
+pub use cow_env::CowEnv;
+
+/// Where a browser keeps the database, relative to what `--store` names.
+pub fn resolve_dir(given: &Path, profile: Option<&str>) -> Option<PathBuf> {
+    let is_db = |p: &Path| p.join("CURRENT").is_file();
+    let ls = |p: &Path| p.join("Local Storage").join("leveldb");
+    if let Some(name) = profile {
+        let p = ls(&given.join(name));
+        return is_db(&p).then_some(p);
+    }
+    [
+        given.to_path_buf(),        // the leveldb directory itself
+        ls(given),                  // a profile directory or an Electron userData dir
+        ls(&given.join("Default")), // a Chrome/Chromium/Edge/Brave user-data dir
+        given.join("leveldb"),      // a "Local Storage" directory
+    ]
+    .into_iter()
+    .find(|p| is_db(p))
+}
+
+/// Opens the database read-only (copy-on-write), retrying when a file vanishes under a
+/// running browser's compaction.
+pub fn open_readonly(dir: &Path) -> Result<DB> {
+    // rusty-leveldb joins and compares paths as given; one canonical absolute path keeps its
+    // view of the directory consistent.
+    let dir = &dir
+        .canonicalize()
+        .with_context(|| format!("cannot open {}", dir.display()))?;
+    let mut last = None;
+    for attempt in 0..5 {
+        let opts = Options {
+            env: std::rc::Rc::new(Box::new(CowEnv::new(dir))),
+            create_if_missing: false,
+            ..Options::default()
+        };
+        match DB::open(dir, opts) {
+            Ok(db) => return Ok(db),
+            Err(e)
+                if matches!(
+                    e.code,
+                    StatusCode::NotFound | StatusCode::Corruption | StatusCode::IOError
+                ) && attempt < 4 =>
+            {
+                last = Some(e);
+                std::thread::sleep(std::time::Duration::from_millis(20 << attempt));
+            }
+            Err(e) => {
+                return Err(MeshError::invalid(
+                    dir.display(),
+                    format!("not a readable LevelDB database: {}", e.err),
+                )
+                .into());
+            }
+        }
+    }
+    let e = last.expect("retried");
+    Err(MeshError::invalid(
+        dir.display(),
+        format!("not a readable LevelDB database: {}", e.err),
+    )
+    .into())
+}
+
+/// The data-key prefix of an origin: `_<origin>\0`.
+pub fn origin_prefix(origin: &str) -> Vec<u8> {
+    let mut p = Vec::with_capacity(origin.len() + 2);
+    p.push(b'_');
+    p.extend_from_slice(origin.as_bytes());
+    p.push(0);
+    p
+}
+
+/// Every origin with data, in key order, found by skipping from one origin's range to the
+/// next (cost grows with the number of origins, not with their data).
+pub fn data_origins(db: &mut DB) -> Result<Vec<String>> {
+    let mut it = db.new_iter().context("iterating the database")?;
+    let mut out = Vec::new();
+    it.seek(b"_");
+    while let Some((k, _)) = it.current() {
+        if k.first() != Some(&b'_') {
+            break;
+        }
+        let Some(end) = k.iter().position(|b| *b == 0) else {
+            // A malformed key without the separator: step over it.
+            if !it.advance() {
+                break;
+            }
+            continue;
+        };
+        let origin = String::from_utf8_lossy(&k[1..end]).into_owned();
+        let mut next = k[..end].to_vec();
+        next.push(1); // just past every `_<origin>\0…` key
+        out.push(origin);
+        it.seek(&next);
+    }
+    Ok(out)
+}
+
+/// Every `META:` record: origin → (last modified µs since 1601, size).
+pub fn metas(db: &mut DB) -> Result<Vec<(String, meta::Meta)>> {
+    let mut it = db.new_iter().context("iterating the database")?;
+    let mut out = Vec::new();
+    it.seek(b"META:");
+    while let Some((k, v)) = it.current() {
+        let Some(origin) = k.strip_prefix(b"META:") else {
+            break;
+        };
+        if let Some(m) = meta::Meta::decode(&v) {
+            out.push((String::from_utf8_lossy(origin).into_owned(), m));
+        }
+        if !it.advance() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// One origin's map, decoded as the page sees it (a key stored in both encodings appears once,
+/// with the value of the entry that sorts last, as in Chromium).
+pub fn load_origin(db: &mut DB, origin: &str) -> Result<Area> {
+    let prefix = origin_prefix(origin);
+    let mut it = db.new_iter().context("iterating the database")?;
+    let mut area = Area::new();
+    it.seek(&prefix);
+    while let Some((k, v)) = it.current() {
+        let Some(key) = k.strip_prefix(prefix.as_slice()) else {
+            break;
+        };
+        area.insert(encoding::decode(key), encoding::decode(&v));
+        if !it.advance() {
+            break;
+        }
+    }
+    Ok(area)
+}
+
+/// Key count and quota bytes of an origin (a full scan of its range).
+pub fn origin_info(db: &mut DB, origin: &str) -> Result<OriginInfo> {
+    let area = load_origin(db, origin)?;
+    Ok(OriginInfo {
+        origin: origin.to_owned(),
+        keys: area.len(),
+        bytes: area.iter().map(|(k, v)| entry_bytes(k, v)).sum(),
+        last_modified: None,
+    })
+}
+
+/// How many keys of `origin` start with `prefix`, in either encoding (two seeks each).
+pub fn count_prefixed(db: &mut DB, origin: &str, prefix: &str) -> Result<usize> {
+    let mut n = 0;
+    let js = JsString::from(prefix);
+    for enc in [encoding::latin1(&js), Some(encoding::utf16(&js))]
+        .into_iter()
+        .flatten()
+    {
+        let mut start = origin_prefix(origin);
+        start.extend_from_slice(&enc);
+        let mut it = db.new_iter().context("iterating the database")?;
+        it.seek(&start);
+        while let Some((k, _)) = it.current() {
+            if !k.starts_with(&start) {
+                break;
+            }
+            n += 1;
+            if !it.advance() {
+                break;
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// A Chromium localStorage database opened for reading through the copy-on-write environment.
+pub struct LevelDbStore {
+    dir: PathBuf,
+    db: std::cell::RefCell<DB>,
+}
+
+impl LevelDbStore {
+    pub fn open(dir: &Path) -> Result<LevelDbStore> {
+        Ok(LevelDbStore {
+            dir: dir.to_path_buf(),
+            db: std::cell::RefCell::new(open_readonly(dir)?),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl crate::store::Backend for LevelDbStore {
+    fn kind(&self) -> crate::store::BackendKind {
+        crate::store::BackendKind::Leveldb
+    }
+
+    fn origins(&self) -> Vec<OriginInfo> {
+        let db = &mut *self.db.borrow_mut();
+        let Ok(origins) = data_origins(db) else {
+            return Vec::new();
+        };
+        let metas: std::collections::HashMap<String, meta::Meta> =
+            metas(db).unwrap_or_default().into_iter().collect();
+        origins
+            .iter()
+            .filter_map(|o| origin_info(db, o).ok())
+            .map(|mut info| {
+                info.last_modified = metas.get(&info.origin).map(|m| m.unix_ms());
+                info
+            })
+            .collect()
+    }
+
+    fn namespace_counts(&self, prefix: &str) -> Vec<(String, usize)> {
+        let db = &mut *self.db.borrow_mut();
+        let origins = data_origins(db).unwrap_or_default();
+        origins
+            .into_iter()
+            .map(|o| {
+                let n = count_prefixed(db, &o, prefix).unwrap_or(0);
+                (o, n)
+            })
+            .collect()
+    }
+
+    fn load(&mut self, origin: Option<&str>) -> Result<Area> {
+        match origin {
+            Some(o) => load_origin(self.db.get_mut(), o),
+            None => Ok(Area::new()),
+        }
+    }
+
+    fn save(&mut self, _origin: Option<&str>, _changes: &crate::store::ChangeSet) -> Result<()> {
+        Err(MeshError::Refused(format!(
+            "{}: writing a LevelDB profile is not available in this build",
+            self.dir.display()
+        ))
+        .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes() {
+        assert_eq!(origin_prefix("http://h:1"), b"_http://h:1\0");
+    }
+}
