@@ -3,10 +3,9 @@
 //! Playwright origin is created when missing.
 
 use std::fs;
-use std::path::Path;
 
 use meshpeers::jsstring::JsString;
-use meshpeers::store::{BackendKind, ChangeSet, OpenOptions, Store, StoreSource};
+use meshpeers::store::{BackendKind, ChangeSet};
 
 use crate::support::{TestEnv, corpus, open_store as open};
 
