@@ -44,6 +44,8 @@ pub struct Report {
     /// The backup written before the change (null on a dry run, with --no-backup, or when
     /// nothing changed).
     pub backup: Option<String>,
+    /// A LevelDB profile's previous directory, kept beside the new one (null otherwise).
+    pub previous_directory: Option<String>,
     pub keys: KeyChanges,
     pub warnings: Vec<String>,
 }
@@ -105,6 +107,7 @@ pub fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, plan: Pla
         dry_run: args.dry_run,
         actions,
         backup: None,
+        previous_directory: None,
         keys,
         warnings,
     };
@@ -127,10 +130,11 @@ pub fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, plan: Pla
             report.backup = Some(path.display().to_string());
         }
         let expected = changes.applied_to(&store.area);
-        store.save(&changes).with_context(|| match &report.backup {
+        let kept = store.save(&changes).with_context(|| match &report.backup {
             Some(b) => format!("the store was not changed; the backup {b} is not needed"),
             None => "the store was not changed".into(),
         })?;
+        report.previous_directory = kept.map(|p| p.display().to_string());
         verify(settings, store, &expected)?;
     }
     for w in &report.warnings {
@@ -235,6 +239,12 @@ fn print_human(settings: &Settings, store: &Store, r: &Report, done: &str) -> Re
                 ));
             }
             None => lines.push("no backup was written (--no-backup)".into()),
+        }
+        if let Some(p) = &r.previous_directory {
+            lines.push(format!(
+                "the previous database directory is kept at {} (delete it once the browser shows the change)",
+                shell_word(p)
+            ));
         }
     }
     output::print(lines.join("\n"))?;

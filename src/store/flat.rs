@@ -151,7 +151,11 @@ impl Backend for FlatDump {
         Ok(self.area.take().unwrap_or_default())
     }
 
-    fn save(&mut self, _origin: Option<&str>, changes: &ChangeSet) -> Result<()> {
+    fn save(
+        &mut self,
+        _origin: Option<&str>,
+        changes: &ChangeSet,
+    ) -> Result<Option<std::path::PathBuf>> {
         let Some(path) = &self.path else {
             return Err(MeshError::usage("a store read from stdin cannot be written").into());
         };
@@ -161,7 +165,7 @@ impl Backend for FlatDump {
         let mut reparsed = FlatDump::parse(&self.location, self.path.clone(), new_text, &members)?;
         reparsed.area = None;
         *self = reparsed;
-        Ok(())
+        Ok(None)
     }
 }
 

@@ -136,8 +136,10 @@ pub trait Backend {
     fn namespace_counts(&self, prefix: &str) -> Vec<(String, usize)>;
     /// The map of one origin (`None` for a flat dump). Called once per open.
     fn load(&mut self, origin: Option<&str>) -> Result<Area>;
-    /// Applies `changes` to `origin` in one atomic save, creating the origin if needed.
-    fn save(&mut self, origin: Option<&str>, changes: &ChangeSet) -> Result<()>;
+    /// Applies `changes` to `origin` in one atomic save, creating the origin if needed. Gives
+    /// the path where the previous state is kept when the backend keeps one (a LevelDB
+    /// directory is swapped, its predecessor kept beside it).
+    fn save(&mut self, origin: Option<&str>, changes: &ChangeSet) -> Result<Option<PathBuf>>;
 }
 
 /// Where a store is read from.
@@ -268,15 +270,16 @@ impl Store {
         Ok(())
     }
 
-    /// Applies `changes` in one atomic save and updates `self.area` to match.
-    pub fn save(&mut self, changes: &ChangeSet) -> Result<()> {
+    /// Applies `changes` in one atomic save and updates `self.area` to match. Gives where the
+    /// previous state is kept, for backends that keep one.
+    pub fn save(&mut self, changes: &ChangeSet) -> Result<Option<PathBuf>> {
         self.check_writable()?;
         if changes.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        self.backend.save(self.origin.as_deref(), changes)?;
+        let kept = self.backend.save(self.origin.as_deref(), changes)?;
         self.area = changes.applied_to(&self.area);
-        Ok(())
+        Ok(kept)
     }
 }
 

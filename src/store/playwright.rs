@@ -282,7 +282,11 @@ impl Backend for PlaywrightState {
             .unwrap_or_default())
     }
 
-    fn save(&mut self, origin: Option<&str>, changes: &ChangeSet) -> Result<()> {
+    fn save(
+        &mut self,
+        origin: Option<&str>,
+        changes: &ChangeSet,
+    ) -> Result<Option<std::path::PathBuf>> {
         let Some(origin) = origin else {
             return Err(MeshError::usage_hint(
                 format!("{} holds no origin to write into", self.location),
@@ -302,7 +306,7 @@ impl Backend for PlaywrightState {
             o.area = None;
         }
         *self = reparsed;
-        Ok(())
+        Ok(None)
     }
 }
 

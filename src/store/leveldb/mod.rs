@@ -8,7 +8,9 @@
 
 mod cow_env;
 pub mod encoding;
+mod lock;
 pub mod meta;
+mod write;
 
 use std::path::{Path, PathBuf};
 
@@ -251,12 +253,23 @@ impl crate::store::Backend for LevelDbStore {
         }
     }
 
-    fn save(&mut self, _origin: Option<&str>, _changes: &crate::store::ChangeSet) -> Result<()> {
-        Err(MeshError::Refused(format!(
-            "{}: writing a LevelDB profile is not available in this build",
-            self.dir.display()
-        ))
-        .into())
+    fn save(
+        &mut self,
+        origin: Option<&str>,
+        changes: &crate::store::ChangeSet,
+    ) -> Result<Option<PathBuf>> {
+        let Some(origin) = origin else {
+            return Err(MeshError::usage_hint(
+                format!("{}: no origin chosen to write to", self.dir.display()),
+                "name it with --origin ORIGIN",
+            )
+            .into());
+        };
+        let basis = load_origin(self.db.get_mut(), origin)?;
+        let previous = write::save(&self.dir, origin, &basis, changes, crate::time::now_ms())?;
+        // Read the new database from now on.
+        *self.db.get_mut() = open_readonly(&self.dir)?;
+        Ok(Some(previous))
     }
 }
 

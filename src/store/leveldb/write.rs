@@ -1,0 +1,227 @@
+//! Writing one origin of a Chromium profile without ever editing it in place: under the
+//! browser's own lock, copy the directory, apply the change to the copy in one write batch
+//! (canonical encodings, other-encoding twins deleted, META rewritten in Chromium's 1601 epoch),
+//! verify the copy, sync it, then swap directories with renames and keep the previous one.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use rusty_leveldb::compressor::{CompressorId, SnappyCompressor};
+use rusty_leveldb::{DB, LdbIterator, Options, WriteBatch};
+
+use super::meta::{Meta, chromium_time};
+use super::{encoding, load_origin, lock, open_readonly, origin_prefix};
+use crate::error::MeshError;
+use crate::store::{Area, ChangeSet};
+
+/// Applies `changes` to `origin` of the database in `dir`, whose origin held `basis` when it
+/// was read. Gives the path where the previous directory is kept.
+pub fn save(
+    dir: &Path,
+    origin: &str,
+    basis: &Area,
+    changes: &ChangeSet,
+    now_ms: f64,
+) -> Result<PathBuf> {
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("cannot open {}", dir.display()))?;
+    let _lock = lock::lock(&dir)?;
+    let location = dir.display().to_string();
+
+    // Under the lock, the origin must still be what the plan was made from.
+    {
+        let mut db = open_readonly(&dir)?;
+        if load_origin(&mut db, origin)? != *basis {
+            return Err(MeshError::Refused(format!(
+                "{location}: {origin} changed since it was read; nothing was written (run the command again)"
+            ))
+            .into());
+        }
+    }
+
+    let parent = dir.parent().context("a database directory has a parent")?;
+    let name = dir
+        .file_name()
+        .context("a database directory has a name")?
+        .to_string_lossy()
+        .into_owned();
+    let work = parent.join(format!(".{name}.meshpeers-new-{}", std::process::id()));
+    let result = write_copy(&dir, &work, origin, basis, changes, now_ms)
+        .and_then(|()| swap(&dir, &work, parent, &name));
+    if result.is_err() && work.exists() {
+        let _ = fs::remove_dir_all(&work);
+    }
+    result.with_context(|| format!("{location}: nothing was changed"))
+}
+
+fn write_copy(
+    dir: &Path,
+    work: &Path,
+    origin: &str,
+    basis: &Area,
+    changes: &ChangeSet,
+    now_ms: f64,
+) -> Result<()> {
+    if work.exists() {
+        fs::remove_dir_all(work).with_context(|| format!("cannot remove {}", work.display()))?;
+    }
+    copy_dir(dir, work)?;
+    let prefix = origin_prefix(origin);
+    {
+        let opts = Options {
+            create_if_missing: false,
+            compressor: SnappyCompressor::ID,
+            ..Options::default()
+        };
+        let mut db = DB::open(work, opts)
+            .map_err(|e| anyhow::anyhow!("cannot open the copy {}: {}", work.display(), e.err))?;
+        // The origin's entries as stored (key bytes after the prefix → value length).
+        let mut sizes = std::collections::BTreeMap::new();
+        {
+            let mut it = db.new_iter().map_err(|e| anyhow::anyhow!(e.err))?;
+            it.seek(&prefix);
+            while let Some((k, v)) = it.current() {
+                let Some(rest) = k.strip_prefix(prefix.as_slice()) else {
+                    break;
+                };
+                sizes.insert(rest.to_vec(), v.len());
+                if !it.advance() {
+                    break;
+                }
+            }
+        }
+        let mut batch = WriteBatch::default();
+        for (k, v) in changes.iter() {
+            let canonical = encoding::encode(k);
+            let twins = [encoding::latin1(k), Some(encoding::utf16(k))];
+            for twin in twins.into_iter().flatten() {
+                if twin != canonical || v.is_none() {
+                    batch.delete(&[prefix.as_slice(), &twin].concat());
+                    sizes.remove(&twin);
+                }
+            }
+            if let Some(v) = v {
+                let value = encoding::encode(v);
+                sizes.insert(canonical.clone(), value.len());
+                batch.put(&[prefix.as_slice(), &canonical].concat(), &value);
+            }
+        }
+        let size_bytes = sizes.iter().map(|(k, v)| (k.len() + v) as u64).sum();
+        let meta = Meta {
+            last_modified: chromium_time(now_ms),
+            size_bytes,
+        };
+        batch.put(format!("META:{origin}").as_bytes(), &meta.encode());
+        if db.get(b"VERSION").is_none() {
+            batch.put(b"VERSION", b"1");
+        }
+        db.write(batch, true)
+            .map_err(|e| anyhow::anyhow!("writing the copy: {}", e.err))?;
+        db.close()
+            .map_err(|e| anyhow::anyhow!("closing the copy: {}", e.err))?;
+    }
+    verify(dir, work, origin, &changes.applied_to(basis))?;
+    sync_dir(work)
+}
+
+/// The copy holds exactly the intended map for the origin, and every other key of the
+/// database is unchanged (compared in one pass over both, in key order).
+fn verify(dir: &Path, work: &Path, origin: &str, expected: &Area) -> Result<()> {
+    let mut copy = open_readonly(work)?;
+    let got = load_origin(&mut copy, origin)?;
+    if got != *expected {
+        bail!("the copy does not hold the intended map for {origin} (nothing was swapped in)");
+    }
+    let mut orig = open_readonly(dir)?;
+    let prefix = origin_prefix(origin);
+    let meta = format!("META:{origin}").into_bytes();
+    let skip = |k: &[u8]| k.starts_with(&prefix) || k == meta.as_slice() || k == b"VERSION";
+    let mut a = orig.new_iter().map_err(|e| anyhow::anyhow!(e.err))?;
+    let mut b = copy.new_iter().map_err(|e| anyhow::anyhow!(e.err))?;
+    a.seek_to_first();
+    b.seek_to_first();
+    loop {
+        while a.current().is_some_and(|(k, _)| skip(&k)) && a.advance() {}
+        while b.current().is_some_and(|(k, _)| skip(&k)) && b.advance() {}
+        let (x, y) = (
+            a.current().filter(|(k, _)| !skip(k)),
+            b.current().filter(|(k, _)| !skip(k)),
+        );
+        match (x, y) {
+            (None, None) => return Ok(()),
+            (Some(x), Some(y)) if x == y => {
+                a.advance();
+                b.advance();
+            }
+            (x, y) => bail!(
+                "the copy differs outside {origin} (at {:?} / {:?}); nothing was swapped in",
+                x.map(|p| String::from_utf8_lossy(&p.0).into_owned()),
+                y.map(|p| String::from_utf8_lossy(&p.0).into_owned())
+            ),
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir(to).with_context(|| format!("cannot create {}", to.display()))?;
+    set_mode(to, 0o700)?;
+    for e in fs::read_dir(from).with_context(|| format!("cannot list {}", from.display()))? {
+        let e = e?;
+        if e.file_type()?.is_file() {
+            let target = to.join(e.file_name());
+            fs::copy(e.path(), &target)
+                .with_context(|| format!("cannot copy {}", e.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn set_mode(p: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(p, fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot set the mode of {}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// Files 0600 like Chromium's, each synced, then the directory.
+fn sync_dir(dir: &Path) -> Result<()> {
+    for e in fs::read_dir(dir)? {
+        let e = e?;
+        if e.file_type()?.is_file() {
+            set_mode(&e.path(), 0o600)?;
+            fs::File::open(e.path())?.sync_all()?;
+        }
+    }
+    fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// Renames the database aside (kept as the backup) and the copy into its place.
+fn swap(dir: &Path, work: &Path, parent: &Path, name: &str) -> Result<PathBuf> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let previous = (1..)
+        .map(|n| {
+            let suffix = if n == 1 {
+                String::new()
+            } else {
+                format!("-{n}")
+            };
+            parent.join(format!("{name}.meshpeers-backup-{stamp}{suffix}"))
+        })
+        .find(|p| !p.exists())
+        .expect("a free name");
+    fs::rename(dir, &previous).with_context(|| format!("cannot move {} aside", dir.display()))?;
+    if let Err(e) = fs::rename(work, dir) {
+        // Put the original back where it was.
+        let _ = fs::rename(&previous, dir);
+        return Err(e)
+            .with_context(|| format!("cannot move the new database to {}", dir.display()));
+    }
+    fs::File::open(parent)?.sync_all()?;
+    Ok(previous)
+}
