@@ -82,13 +82,10 @@ impl TestEnv {
         self.dir.path().join(name)
     }
 
+    /// Copies a file, or a directory with its files (a LevelDB database), writable.
     pub fn copy(&self, from: &Path, name: &str) -> PathBuf {
         let to = self.path(name);
-        fs::copy(from, &to).expect("copy");
-        let mut perm = fs::metadata(&to).unwrap().permissions();
-        #[allow(clippy::permissions_set_readonly_false)]
-        perm.set_readonly(false);
-        fs::set_permissions(&to, perm).unwrap();
+        copy_writable(from, &to);
         to
     }
 
@@ -98,10 +95,38 @@ impl TestEnv {
         to
     }
 
-    /// Every file of the directory with its bytes, to prove a command changed nothing.
+    /// Every file below the directory with its bytes, to prove a command changed nothing.
     pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
-        read_files(self.dir.path())
+        let mut out = BTreeMap::new();
+        let mut stack = vec![self.dir.path().to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for e in fs::read_dir(&dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let rel = p.strip_prefix(self.dir.path()).unwrap();
+                    out.insert(rel.display().to_string(), fs::read(&p).unwrap());
+                }
+            }
+        }
+        out
     }
+}
+
+fn copy_writable(from: &Path, to: &Path) {
+    if from.is_dir() {
+        fs::create_dir_all(to).expect("mkdir");
+        for e in fs::read_dir(from).unwrap().flatten() {
+            copy_writable(&e.path(), &to.join(e.file_name()));
+        }
+        return;
+    }
+    fs::copy(from, to).expect("copy");
+    let mut perm = fs::metadata(to).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perm.set_readonly(false);
+    fs::set_permissions(to, perm).unwrap();
 }
 
 /// Every file of `dir` (not recursive) by name, with its bytes; empty when `dir` is absent.
@@ -156,10 +181,10 @@ pub fn oracle_dirs() -> Vec<PathBuf> {
 
 /// The JSON store forms of an oracle directory.
 pub fn store_forms(dir: &Path) -> Vec<PathBuf> {
-    ["store.json", "storage-state.json"]
+    ["store.json", "storage-state.json", "leveldb"]
         .iter()
         .map(|f| dir.join(f))
-        .filter(|p| p.is_file())
+        .filter(|p| p.exists())
         .collect()
 }
 
@@ -188,8 +213,16 @@ pub fn check_or_bless(rel: &str, expected: &str) {
     );
 }
 
-/// key → value of a flat dump, or of the one origin of a Playwright storage state.
+/// key → value of a flat dump, of the one origin of a Playwright storage state, or of the
+/// origin of a LevelDB database that holds the namespace.
 pub fn local_storage(path: &Path) -> BTreeMap<String, String> {
+    if path.is_dir() {
+        return open_store(path, None)
+            .area
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_str().expect("valid text").to_owned()))
+            .collect();
+    }
     local_storage_of(&fs::read_to_string(path).unwrap())
 }
 
