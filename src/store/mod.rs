@@ -394,6 +394,14 @@ fn choose_origin(
         return match counts.iter().find(|(o, _)| o == wanted) {
             Some((o, _)) => Ok(Some(o.clone())),
             None if counts.is_empty() => Ok(Some(wanted.to_owned())),
+            // A browser profile that has never stored anything for the origin: a write
+            // creates it there (restoring into a fresh profile).
+            None if backend.kind() == BackendKind::Leveldb => {
+                eprintln!(
+                    "meshpeers: note: {location} holds no data for {wanted}; a write creates it"
+                );
+                Ok(Some(wanted.to_owned()))
+            }
             None => Err(MeshError::usage(format!(
                 "--origin {wanted}: {location} has no such origin; it holds:{}",
                 listing(&counts)
