@@ -130,10 +130,16 @@ pub fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, plan: Pla
             report.backup = Some(path.display().to_string());
         }
         let expected = changes.applied_to(&store.area);
-        let kept = store.save(&changes).with_context(|| match &report.backup {
-            Some(b) => format!("the store was not changed; the backup {b} is not needed"),
-            None => "the store was not changed".into(),
-        })?;
+        let kept = match store.save(&changes) {
+            Ok(kept) => kept,
+            Err(e) => {
+                // Nothing changed, so the backup just written is not needed: leave no trace.
+                if let Some(b) = &report.backup {
+                    let _ = std::fs::remove_file(b);
+                }
+                return Err(e.context("the store was not changed"));
+            }
+        };
         report.previous_directory = kept.map(|p| p.display().to_string());
         verify(settings, store, &expected)?;
     }

@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use rusty_leveldb::LdbIterator;
 use serde_json::Value;
 
-use crate::support::{corpus, local_storage, read_files, run};
+use crate::support::{TestEnv, corpus, json, local_storage, read_files, run};
 
 /// (LevelDB directory, the flat dump of the same origin) for every corpus store that has both.
 fn pairs() -> Vec<(PathBuf, PathBuf)> {
@@ -90,4 +91,117 @@ fn read_commands_answer_the_same_on_both_forms() {
             assert_eq!(out(&db), out(&dump), "{} {args:?}", db.display());
         }
     }
+}
+
+/// The copy of the oracle's database, writable, in a fresh directory.
+fn oracle_copy(env: &TestEnv) -> Option<PathBuf> {
+    let dir = corpus()?.join("app-oracle-r1/leveldb");
+    Some(env.copy(&dir, "leveldb"))
+}
+
+#[test]
+fn a_write_swaps_in_a_verified_copy_and_keeps_the_previous_directory() {
+    let env = TestEnv::new();
+    let Some(db) = oracle_copy(&env) else { return };
+    let original = read_files(&db);
+    let s = db.display().to_string();
+    let before = local_storage(&db);
+    let out = json(["remove", "4u6mjo", "--store", &s, "--now", "1795176000000"]);
+    let previous = PathBuf::from(out["previousDirectory"].as_str().expect("kept"));
+    assert_eq!(
+        read_files(&previous),
+        original,
+        "the previous directory is untouched"
+    );
+    let after = local_storage(&db);
+    assert!(!after.contains_key("mesh:peer:4u6mjo"));
+    for (k, v) in &before {
+        if k != "mesh:peer:4u6mjo" && k != "mesh:peers:index" && k != "mesh:peers:metadata" {
+            assert_eq!(after.get(k), Some(v), "{k}");
+        }
+    }
+    #[cfg(unix)]
+    for (name, _) in read_files(&db) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(db.join(&name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{name}");
+    }
+    // META: now in Chromium's 1601 epoch, and the exact size of the origin's entries.
+    let mut raw = rusty_leveldb::DB::open(
+        &db,
+        rusty_leveldb::Options {
+            create_if_missing: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let meta = raw.get(b"META:http://127.0.0.1:3000").unwrap();
+    let m = meshpeers::store::leveldb::meta::Meta::decode(&meta).unwrap();
+    let age_ms = meshpeers::time::now_ms() - m.unix_ms();
+    assert!(
+        (0.0..60_000.0).contains(&age_ms),
+        "META time {} ms ago",
+        age_ms
+    );
+    let mut size = 0u64;
+    let mut it = raw.new_iter().unwrap();
+    let prefix = b"_http://127.0.0.1:3000\0";
+    it.seek(prefix);
+    while let Some((k, v)) = it.current() {
+        if !k.starts_with(prefix) {
+            break;
+        }
+        size += (k.len() - prefix.len() + v.len()) as u64;
+        // Canonical encodings: Latin-1 whenever every unit fits.
+        let text = meshpeers::store::leveldb::encoding::decode(&v);
+        assert_eq!(
+            v.to_vec(),
+            meshpeers::store::leveldb::encoding::encode(&text)
+        );
+        it.advance();
+    }
+    assert_eq!(m.size_bytes, size);
+}
+
+#[test]
+fn a_held_lock_refuses_writes_with_exit_5_and_reads_still_work() {
+    use std::os::fd::AsRawFd;
+    let env = TestEnv::new();
+    let Some(db) = oracle_copy(&env) else { return };
+    // Taken first: closing any descriptor of LOCK (as reading it does) would drop the
+    // classic POSIX lock this process takes below, as Chromium takes it.
+    let before = env.snapshot();
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(db.join("LOCK"))
+        .unwrap();
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as _;
+    fl.l_whence = libc::SEEK_SET as _;
+    assert_eq!(
+        unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETLK, &mut fl) },
+        0
+    );
+    let s = db.display().to_string();
+    let (code, _, err) = run(["remove", "4u6mjo", "--store", &s]);
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("close the browser that uses this profile"),
+        "{err}"
+    );
+    let (code, out, err) = run(["list", "--store", &s, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("4u6mjo"));
+    drop(f);
+    let after = env.snapshot();
+    assert!(
+        after == before,
+        "files changed: {:?}",
+        after.keys().collect::<Vec<_>>()
+    );
 }
