@@ -2,6 +2,7 @@
 
 mod app_ops;
 mod bad_input;
+mod chromium;
 mod cleanup_trees;
 mod docs;
 mod fixtures;
