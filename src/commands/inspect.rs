@@ -95,12 +95,13 @@ pub fn run(settings: &Settings, _args: &InspectArgs) -> Result<u8> {
     if settings.json {
         output::print_json(&report)?;
     } else {
-        print_human(&report, &settings.prefix)?;
+        print_human(&report, settings)?;
     }
     Ok(exit::SUCCESS)
 }
 
-fn print_human(r: &InspectReport, prefix: &str) -> Result<()> {
+fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
+    let prefix = settings.prefix.as_str();
     let key = match &r.key_record {
         None => "none".to_owned(),
         Some(k) if k.kind == "jwk" => format!(
@@ -152,14 +153,25 @@ fn print_human(r: &InspectReport, prefix: &str) -> Result<()> {
     ];
     output::print(output::kv_table(&rows))?;
 
-    if r.origins.len() > 1 {
-        let mut t = output::table(["ORIGIN", "KEYS", "BYTES"]);
+    let modified = r.origins.iter().any(|o| o.last_modified.is_some());
+    if r.origins.len() > 1 || modified {
+        let mut headers = vec!["ORIGIN", "KEYS", "BYTES"];
+        if modified {
+            headers.push("LAST MODIFIED");
+        }
+        let mut t = output::table(headers);
         for o in &r.origins {
-            t.add_row([
+            let mut row = vec![
                 output::escape(&o.origin).into_owned(),
                 o.keys.to_string(),
                 output::bytes(o.bytes),
-            ]);
+            ];
+            if modified {
+                row.push(o.last_modified.map_or("-".into(), |ms| {
+                    settings.time(Some(&serde_json::Value::from(ms)))
+                }));
+            }
+            t.add_row(row);
         }
         output::print(format!("\nOrigins:\n{t}"))?;
     }

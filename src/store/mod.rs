@@ -383,11 +383,21 @@ fn choose_origin(
             .map(|o| normalize_origin(o).to_owned()));
     }
     let counts = backend.namespace_counts(&opts.prefix);
+    // A browser profile can hold hundreds of origins: the first ones, then a count.
+    const SHOWN: usize = 20;
     let listing = |counts: &[(String, usize)]| -> String {
-        counts
+        let mut text: String = counts
             .iter()
+            .take(SHOWN)
             .map(|(o, n)| format!("\n  {o} ({n} {} keys)", opts.prefix))
-            .collect()
+            .collect();
+        if counts.len() > SHOWN {
+            text.push_str(&format!(
+                "\n  … and {} more (`meshpeers inspect --origin ORIGIN` lists them all)",
+                counts.len() - SHOWN
+            ));
+        }
+        text
     };
     if let Some(wanted) = &opts.origin {
         let wanted = normalize_origin(wanted);

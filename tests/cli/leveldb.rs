@@ -205,3 +205,24 @@ fn a_held_lock_refuses_writes_with_exit_5_and_reads_still_work() {
         after.keys().collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn leftover_table_files_from_an_interrupted_compaction_are_ignored() {
+    let env = TestEnv::new();
+    let Some(db) = oracle_copy(&env) else { return };
+    // Not in the MANIFEST: one garbage table, one truncated one, one empty one.
+    std::fs::write(db.join("000097.ldb"), b"not a table at all").unwrap();
+    let mut partial = vec![0u8; 4096];
+    partial[..8].copy_from_slice(b"\x57\xfb\x80\x8b\x24\x75\x47\xdb");
+    std::fs::write(db.join("000098.ldb"), &partial[..1000]).unwrap();
+    std::fs::write(db.join("000099.ldb"), b"").unwrap();
+    let dump = corpus().unwrap().join("app-oracle-r1/store.json");
+    let before = read_files(&db);
+    assert_eq!(local_storage(&db), local_storage(&dump));
+    assert_eq!(read_files(&db), before, "reading changed the directory");
+    // A write still works and is verified.
+    let s = db.display().to_string();
+    let out = json(["remove", "4u6mjo", "--store", &s]);
+    assert_eq!(out["actions"][0]["peerId"], "4u6mjo");
+    assert!(!local_storage(&db).contains_key("mesh:peer:4u6mjo"));
+}
