@@ -314,3 +314,42 @@ fn a_running_browser_makes_writes_refused_and_reads_still_work() {
         "the browser's data is intact"
     );
 }
+
+/// Optional (about 75 s; `cargo test -- --ignored stale_data_sweep`): Chromium deletes, a minute
+/// after startup, every origin whose newest META time looks older than 400 days — which a META
+/// written in the wrong epoch does. An origin meshpeers wrote must survive that sweep.
+#[test]
+#[ignore = "takes about 75 s; run with --ignored"]
+fn an_origin_meshpeers_wrote_survives_chromiums_stale_data_sweep() {
+    let Some(script) = browser() else { return };
+    let env = TestEnv::new();
+    let (profile, _, _) = seeded_profile(&env, &script);
+    let s = profile.display().to_string();
+    json([
+        "remove",
+        "76903246-a037-4d56-a223-203097c22820",
+        "--store",
+        &s,
+    ]);
+    let want = meshpeers_read(&profile, A);
+    // Browse another origin for 75 s, so A's area is not loaded when the sweep runs.
+    let mut hold = Command::new("node")
+        .arg(&script)
+        .args(["hold", &s, B])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(hold.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(75));
+    drop(hold.stdin.take());
+    hold.wait().unwrap();
+    assert_eq!(
+        page_read(&script, &profile, A),
+        want,
+        "the sweep kept the origin"
+    );
+}
