@@ -67,12 +67,123 @@ fn generate(peers: usize, path: &Path) {
     std::fs::write(path, synth::flat_json(&area)).expect("write store");
 }
 
+const APP_ORIGIN: &str = "http://127.0.0.1:3000";
+
+/// A Chromium profile of `others` origins of ~150 KB plus the app's 100 peers.
+fn generate_profile(others: usize, user_data_dir: &Path) {
+    let area = synth::generate(&SynthOptions {
+        peers: 100,
+        seed: 7,
+        now: 1_795_176_000_000.0,
+    });
+    synth::leveldb_profile(user_data_dir, APP_ORIGIN, &area, others, 150_000, 11)
+        .expect("write profile");
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Profiles: generated, then opened once by real Chromium (which compacts them its own way),
+/// then `list` measured on them. Skipped without Chromium and the test driver.
+fn profiles(me: &Path, dir: &Path) {
+    let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/driver.mjs");
+    let ready = Path::new("/usr/bin/chromium").exists()
+        && driver
+            .with_file_name("node_modules")
+            .join("playwright-core")
+            .is_dir();
+    if !ready {
+        println!(
+            "\n(Chromium profile benchmarks skipped: no /usr/bin/chromium or tests/browser/node_modules)"
+        );
+        return;
+    }
+    println!("\n| profile | origins | size on disk | command | median | min | peak RSS |");
+    println!("|---|---:|---:|---|---:|---:|---:|");
+    for (label, others) in [
+        ("100 peers only", 0usize),
+        ("~150 MB, 1 000 origins", 1_000),
+    ] {
+        let udd = dir.join(format!("profile-{others}"));
+        let n = others.to_string();
+        run_once(
+            me.as_os_str(),
+            &[
+                OsStr::new("--generate-profile"),
+                OsStr::new(&n),
+                udd.as_os_str(),
+            ],
+        );
+        // Let Chromium open it once, as a user's browser would have.
+        let status = Command::new("node")
+            .arg(&driver)
+            .args([OsStr::new("read"), udd.as_os_str(), OsStr::new(APP_ORIGIN)])
+            .stdout(Stdio::null())
+            .status()
+            .expect("node");
+        assert!(
+            status.success(),
+            "Chromium could not open the generated profile"
+        );
+        let db = udd.join("Default/Local Storage/leveldb");
+        let size = dir_size(&db);
+        let tables = std::fs::read_dir(&db)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".ldb"))
+            .count();
+        for cmd in [
+            &["list", "--sort", "quality", "--limit", "10"][..],
+            &[
+                "list", "--sort", "quality", "--limit", "10", "--origin", APP_ORIGIN,
+            ][..],
+        ] {
+            let mut args: Vec<&OsStr> = cmd.iter().map(OsStr::new).collect();
+            args.extend([
+                OsStr::new("--store"),
+                udd.as_os_str(),
+                OsStr::new("--now"),
+                OsStr::new(NOW),
+            ]);
+            let (median, min, rss) = measure(&args, 21);
+            println!(
+                "| {label} ({tables} tables) | {} | {:.1} MB | `{}` | {} | {} | {:.1} MiB |",
+                others + 1,
+                size as f64 / 1e6,
+                cmd.join(" "),
+                ms(median),
+                ms(min),
+                rss as f64 / 1024.0
+            );
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let (Some("--generate"), Some(n), Some(path)) =
         (args.get(1).map(String::as_str), args.get(2), args.get(3))
     {
         generate(n.parse().expect("peer count"), Path::new(path));
+        return;
+    }
+    if let (Some("--generate-profile"), Some(n), Some(path)) =
+        (args.get(1).map(String::as_str), args.get(2), args.get(3))
+    {
+        generate_profile(n.parse().expect("origin count"), Path::new(path));
+        return;
+    }
+    if args.iter().any(|a| a == "--profiles-only") {
+        let dir = tempfile::tempdir().expect("temp dir");
+        profiles(&std::env::current_exe().expect("own path"), dir.path());
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -124,4 +235,5 @@ fn main() {
             );
         }
     }
+    profiles(&me, dir.path());
 }

@@ -233,3 +233,82 @@ pub fn playwright_json(origin: &str, area: &Area) -> String {
     }
     crate::store::render_playwright(origin, &cs)
 }
+
+/// A Chromium profile (`<user-data-dir>/Default/Local Storage/leveldb`) holding `area` under
+/// `origin` and `others` further origins of about `bytes_per_origin` each (30 keys of
+/// random text), with META/METAACCESS records as Chromium writes them, for benchmarks.
+/// Written with a small write buffer so the data lands in several table files and levels.
+pub fn leveldb_profile(
+    user_data_dir: &std::path::Path,
+    origin: &str,
+    area: &Area,
+    others: usize,
+    bytes_per_origin: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    use crate::store::leveldb::{encoding, meta, origin_prefix};
+    use rusty_leveldb::compressor::{CompressorId, SnappyCompressor};
+
+    let dir = user_data_dir
+        .join("Default")
+        .join("Local Storage")
+        .join("leveldb");
+    std::fs::create_dir_all(&dir)?;
+    let opts = rusty_leveldb::Options {
+        create_if_missing: true,
+        write_buffer_size: 1 << 20,
+        compressor: SnappyCompressor::ID,
+        ..rusty_leveldb::Options::default()
+    };
+    let mut db = rusty_leveldb::DB::open(&dir, opts).map_err(|e| anyhow::anyhow!(e.err))?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let time = meta::chromium_time(1_795_176_000_000.0);
+    let put_origin = |db: &mut rusty_leveldb::DB, o: &str, pairs: &[(JsString, JsString)]| {
+        let prefix = origin_prefix(o);
+        let mut batch = rusty_leveldb::WriteBatch::default();
+        let mut size = 0u64;
+        for (k, v) in pairs {
+            let (ek, ev) = (encoding::encode(k), encoding::encode(v));
+            size += (ek.len() + ev.len()) as u64;
+            batch.put(&[prefix.as_slice(), &ek].concat(), &ev);
+        }
+        let m = meta::Meta {
+            last_modified: time,
+            size_bytes: size,
+        };
+        batch.put(format!("META:{o}").as_bytes(), &m.encode());
+        batch.put(format!("METAACCESS:{o}").as_bytes(), &m.encode()[..9]);
+        db.write(batch, false).map_err(|e| anyhow::anyhow!(e.err))
+    };
+    let mut batch = rusty_leveldb::WriteBatch::default();
+    batch.put(b"VERSION", b"1");
+    db.write(batch, false).map_err(|e| anyhow::anyhow!(e.err))?;
+    let mine: Vec<(JsString, JsString)> =
+        area.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    for i in 0..others {
+        // Origins sort around the app's one, as in a real profile.
+        let o = format!("https://site{i:04}.example");
+        let per_key = bytes_per_origin / 30;
+        let pairs: Vec<(JsString, JsString)> = (0..30)
+            .map(|k| {
+                let value: String = (0..per_key)
+                    .map(|_| {
+                        char::from(
+                            b"abcdefghijklmnopqrstuvwxyz0123456789{}:,\""[rng.random_range(0..41)],
+                        )
+                    })
+                    .collect();
+                (JsString::from(format!("key{k}")), JsString::from(value))
+            })
+            .collect();
+        put_origin(&mut db, &o, &pairs)?;
+        if i == others / 2 {
+            put_origin(&mut db, origin, &mine)?;
+        }
+    }
+    if others == 0 {
+        put_origin(&mut db, origin, &mine)?;
+    }
+    db.close().map_err(|e| anyhow::anyhow!(e.err))?;
+    Ok(())
+}

@@ -134,6 +134,11 @@ pub trait Backend {
     fn origins(&self) -> Vec<OriginInfo>;
     /// For each origin, how many keys start with `prefix`.
     fn namespace_counts(&self, prefix: &str) -> Vec<(String, usize)>;
+    /// Whether the store has data for `origin` (without listing every origin where the
+    /// backend can tell directly).
+    fn has_origin(&self, origin: &str) -> bool {
+        self.namespace_counts("").iter().any(|(o, _)| o == origin)
+    }
     /// The map of one origin (`None` for a flat dump). Called once per open.
     fn load(&mut self, origin: Option<&str>) -> Result<Area>;
     /// Applies `changes` to `origin` in one atomic save, creating the origin if needed. Gives
@@ -382,6 +387,16 @@ fn choose_origin(
             .as_deref()
             .map(|o| normalize_origin(o).to_owned()));
     }
+    if let (Some(wanted), BackendKind::Leveldb) = (&opts.origin, backend.kind()) {
+        // One probe instead of visiting every origin of a large profile. A profile that has
+        // never stored anything for the origin gets it on the first write (a restore into a
+        // fresh profile).
+        let wanted = normalize_origin(wanted);
+        if !backend.has_origin(wanted) {
+            eprintln!("meshpeers: note: {location} holds no data for {wanted}; a write creates it");
+        }
+        return Ok(Some(wanted.to_owned()));
+    }
     let counts = backend.namespace_counts(&opts.prefix);
     // A browser profile can hold hundreds of origins: the first ones, then a count.
     const SHOWN: usize = 20;
@@ -404,14 +419,6 @@ fn choose_origin(
         return match counts.iter().find(|(o, _)| o == wanted) {
             Some((o, _)) => Ok(Some(o.clone())),
             None if counts.is_empty() => Ok(Some(wanted.to_owned())),
-            // A browser profile that has never stored anything for the origin: a write
-            // creates it there (restoring into a fresh profile).
-            None if backend.kind() == BackendKind::Leveldb => {
-                eprintln!(
-                    "meshpeers: note: {location} holds no data for {wanted}; a write creates it"
-                );
-                Ok(Some(wanted.to_owned()))
-            }
             None => Err(MeshError::usage(format!(
                 "--origin {wanted}: {location} has no such origin; it holds:{}",
                 listing(&counts)

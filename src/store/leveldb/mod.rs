@@ -168,29 +168,48 @@ pub fn origin_info(db: &mut DB, origin: &str) -> Result<OriginInfo> {
     })
 }
 
-/// How many keys of `origin` start with `prefix`, in either encoding (two seeks each).
-pub fn count_prefixed(db: &mut DB, origin: &str, prefix: &str) -> Result<usize> {
-    let mut n = 0;
+/// For every origin with data, how many of its keys start with `prefix` in either encoding:
+/// one iterator, a few seeks per origin, no origin's data read beyond those keys.
+pub fn namespace_counts(db: &mut DB, prefix: &str) -> Result<Vec<(String, usize)>> {
     let js = JsString::from(prefix);
-    for enc in [encoding::latin1(&js), Some(encoding::utf16(&js))]
+    let encodings: Vec<Vec<u8>> = [encoding::latin1(&js), Some(encoding::utf16(&js))]
         .into_iter()
         .flatten()
-    {
-        let mut start = origin_prefix(origin);
-        start.extend_from_slice(&enc);
-        let mut it = db.new_iter().context("iterating the database")?;
-        it.seek(&start);
-        while let Some((k, _)) = it.current() {
-            if !k.starts_with(&start) {
-                break;
-            }
-            n += 1;
+        .collect();
+    let mut it = db.new_iter().context("iterating the database")?;
+    let mut out = Vec::new();
+    it.seek(b"_");
+    while let Some((k, _)) = it.current() {
+        if k.first() != Some(&b'_') {
+            break;
+        }
+        let Some(end) = k.iter().position(|b| *b == 0) else {
             if !it.advance() {
                 break;
             }
+            continue;
+        };
+        let origin_key = k[..=end].to_vec(); // `_<origin>\0`
+        let mut n = 0;
+        for enc in &encodings {
+            let start = [origin_key.as_slice(), enc].concat();
+            it.seek(&start);
+            while let Some((k, _)) = it.current() {
+                if !k.starts_with(&start) {
+                    break;
+                }
+                n += 1;
+                if !it.advance() {
+                    break;
+                }
+            }
         }
+        out.push((String::from_utf8_lossy(&origin_key[1..end]).into_owned(), n));
+        let mut next = origin_key;
+        *next.last_mut().expect("non-empty") = 1; // just past every `_<origin>\0…` key
+        it.seek(&next);
     }
-    Ok(n)
+    Ok(out)
 }
 
 /// A Chromium localStorage database opened for reading through the copy-on-write environment.
@@ -235,15 +254,17 @@ impl crate::store::Backend for LevelDbStore {
     }
 
     fn namespace_counts(&self, prefix: &str) -> Vec<(String, usize)> {
+        namespace_counts(&mut self.db.borrow_mut(), prefix).unwrap_or_default()
+    }
+
+    fn has_origin(&self, origin: &str) -> bool {
+        let prefix = origin_prefix(origin);
         let db = &mut *self.db.borrow_mut();
-        let origins = data_origins(db).unwrap_or_default();
-        origins
-            .into_iter()
-            .map(|o| {
-                let n = count_prefixed(db, &o, prefix).unwrap_or(0);
-                (o, n)
-            })
-            .collect()
+        let Ok(mut it) = db.new_iter() else {
+            return false;
+        };
+        it.seek(&prefix);
+        it.current().is_some_and(|(k, _)| k.starts_with(&prefix))
     }
 
     fn load(&mut self, origin: Option<&str>) -> Result<Area> {
