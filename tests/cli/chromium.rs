@@ -353,3 +353,50 @@ fn an_origin_meshpeers_wrote_survives_chromiums_stale_data_sweep() {
         "the sweep kept the origin"
     );
 }
+
+#[test]
+fn a_restore_creates_the_origin_in_a_fresh_browser_profile() {
+    let Some(script) = browser() else { return };
+    let env = TestEnv::new();
+    // A profile where only another origin ever stored anything.
+    let profile = env.path("fresh");
+    let plan = env.write(
+        "plan.json",
+        format!("{{{}:[[\"theme\",\"dark\"]]}}", JsString::from(B).to_json()),
+    );
+    driver(
+        &script,
+        &[
+            "write",
+            &profile.display().to_string(),
+            &plan.display().to_string(),
+        ],
+    );
+    // A backup of the example namespace, as `remove` writes one.
+    let store = env.copy(&repo().join("fixtures/example/store.json"), "example.json");
+    let backup = env.path("example-backup.json").display().to_string();
+    json([
+        "remove",
+        "76903246-a037-4d56-a223-203097c22820",
+        "--store",
+        &store.display().to_string(),
+        "--backup",
+        &backup,
+    ]);
+    let s = profile.display().to_string();
+    let (code, _, err) = run([
+        "import", &backup, "--mode", "replace", "--yes", "--store", &s, "--origin", A,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("holds no data for"), "{err}");
+    let want: Pairs = crate::support::local_storage(&repo().join("fixtures/example/store.json"))
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("mesh:"))
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    assert_eq!(page_read(&script, &profile, A), sorted(want));
+    assert_eq!(
+        page_read(&script, &profile, B),
+        vec![("theme".into(), "dark".into())]
+    );
+}

@@ -226,3 +226,84 @@ fn leftover_table_files_from_an_interrupted_compaction_are_ignored() {
     assert_eq!(out["actions"][0]["peerId"], "4u6mjo");
     assert!(!local_storage(&db).contains_key("mesh:peer:4u6mjo"));
 }
+
+#[test]
+fn profile_user_data_and_electron_directories_lead_to_the_database() {
+    let Some(c) = corpus() else { return };
+    let src = c.join("app-oracle-r1/leveldb");
+    let env = TestEnv::new();
+    env.copy(&src, "udd/Profile 1/Local Storage/leveldb");
+    env.copy(&src, "electron/Local Storage/leveldb");
+    env.copy(&src, "chrome/Default/Local Storage/leveldb");
+    let count = |args: &[&str]| -> usize {
+        let mut a = vec!["list", "--include-blacklisted", "--json"];
+        a.extend(args);
+        let (code, out, err) = run(&a);
+        assert_eq!(code, 0, "{a:?}: {err}");
+        serde_json::from_str::<Value>(&out)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let p = |rel: &str| env.path(rel).display().to_string();
+    assert_eq!(
+        count(&["--store", &p("udd"), "--profile", "Profile 1"]),
+        120
+    );
+    assert_eq!(count(&["--store", &p("udd/Profile 1")]), 120);
+    assert_eq!(count(&["--store", &p("electron")]), 120);
+    assert_eq!(count(&["--store", &p("chrome")]), 120);
+    assert_eq!(count(&["--store", &p("chrome/Default/Local Storage")]), 120);
+    let (code, _, err) = run(["list", "--store", &p("udd")]);
+    assert_eq!(code, 3, "no Default profile: {err}");
+    assert!(
+        err.contains("holds no Chromium localStorage database"),
+        "{err}"
+    );
+    let (code, _, err) = run(["list", "--store", &p("udd"), "--profile", "Nope"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("has no profile Nope"), "{err}");
+}
+
+#[test]
+fn a_write_deletes_the_other_encoding_twin_of_a_key_it_touches() {
+    let env = TestEnv::new();
+    let Some(db) = oracle_copy(&env) else { return };
+    // Plant a UTF-16 twin of an ASCII key (Chromium shows the Latin-1 entry, sorted later).
+    let key = "mesh:peer:4u6mjo";
+    let prefix = b"_http://127.0.0.1:3000\0".to_vec();
+    let twin = [
+        prefix.as_slice(),
+        &meshpeers::store::leveldb::encoding::utf16(&key.into()),
+    ]
+    .concat();
+    {
+        let mut raw = rusty_leveldb::DB::open(
+            &db,
+            rusty_leveldb::Options {
+                create_if_missing: false,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut b = rusty_leveldb::WriteBatch::default();
+        b.put(&twin, &[1, b'{', b'}']);
+        raw.write(b, true).unwrap();
+        raw.close().unwrap();
+    }
+    let s = db.display().to_string();
+    json(["remove", "4u6mjo", "--store", &s]);
+    let mut raw = rusty_leveldb::DB::open(
+        &db,
+        rusty_leveldb::Options {
+            create_if_missing: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(raw.get(&twin).is_none(), "the UTF-16 twin is gone too");
+    let latin = [prefix.as_slice(), key.as_bytes()].concat();
+    let latin = [&latin[..prefix.len()], &[1u8], &latin[prefix.len()..]].concat();
+    assert!(raw.get(&latin).is_none());
+}
