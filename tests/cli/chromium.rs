@@ -46,6 +46,23 @@ fn driver(script: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// A browser that has the profile open on `origin`, until its stdin is closed.
+fn hold(script: &Path, profile: &str, origin: &str) -> std::process::Child {
+    let mut child = Command::new("node")
+        .arg(script)
+        .args(["hold", profile, origin])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "the browser opened the profile");
+    child
+}
+
 /// What page JavaScript sees in `origin`, sorted by key.
 fn page_read(script: &Path, profile: &Path, origin: &str) -> Pairs {
     let text = driver(script, &["read", &profile.display().to_string(), origin]);
@@ -258,18 +275,7 @@ fn a_running_browser_makes_writes_refused_and_reads_still_work() {
     let env = TestEnv::new();
     let (profile, a, _) = seeded_profile(&env, &script);
     let s = profile.display().to_string();
-    let mut hold = Command::new("node")
-        .arg(&script)
-        .args(["hold", &s, A])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(hold.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "ready");
+    let mut hold = hold(&script, &s, A);
     // The database and its parent (where backups would go), not the live profile around them.
     let db = leveldb(&profile);
     let names = |d: &Path| -> Vec<String> {
@@ -333,17 +339,7 @@ fn an_origin_meshpeers_wrote_survives_chromiums_stale_data_sweep() {
     ]);
     let want = meshpeers_read(&profile, A);
     // Browse another origin for 75 s, so A's area is not loaded when the sweep runs.
-    let mut hold = Command::new("node")
-        .arg(&script)
-        .args(["hold", &s, B])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(hold.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut hold = hold(&script, &s, B);
     std::thread::sleep(std::time::Duration::from_secs(75));
     drop(hold.stdin.take());
     hold.wait().unwrap();

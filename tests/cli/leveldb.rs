@@ -93,6 +93,18 @@ fn read_commands_answer_the_same_on_both_forms() {
     }
 }
 
+/// The database opened directly (on disk, no copy-on-write), to look at raw entries.
+fn raw_db(dir: &Path) -> rusty_leveldb::DB {
+    rusty_leveldb::DB::open(
+        dir,
+        rusty_leveldb::Options {
+            create_if_missing: false,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
 /// The copy of the oracle's database, writable, in a fresh directory.
 fn oracle_copy(env: &TestEnv) -> Option<PathBuf> {
     let dir = corpus()?.join("app-oracle-r1/leveldb");
@@ -131,14 +143,7 @@ fn a_write_swaps_in_a_verified_copy_and_keeps_the_previous_directory() {
         assert_eq!(mode, 0o600, "{name}");
     }
     // META: now in Chromium's 1601 epoch, and the exact size of the origin's entries.
-    let mut raw = rusty_leveldb::DB::open(
-        &db,
-        rusty_leveldb::Options {
-            create_if_missing: false,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut raw = raw_db(&db);
     let meta = raw.get(b"META:http://127.0.0.1:3000").unwrap();
     let m = meshpeers::store::leveldb::meta::Meta::decode(&meta).unwrap();
     let age_ms = meshpeers::time::now_ms() - m.unix_ms();
@@ -279,14 +284,7 @@ fn a_write_deletes_the_other_encoding_twin_of_a_key_it_touches() {
     ]
     .concat();
     {
-        let mut raw = rusty_leveldb::DB::open(
-            &db,
-            rusty_leveldb::Options {
-                create_if_missing: false,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let mut raw = raw_db(&db);
         let mut b = rusty_leveldb::WriteBatch::default();
         b.put(&twin, &[1, b'{', b'}']);
         raw.write(b, true).unwrap();
@@ -294,14 +292,7 @@ fn a_write_deletes_the_other_encoding_twin_of_a_key_it_touches() {
     }
     let s = db.display().to_string();
     json(["remove", "4u6mjo", "--store", &s]);
-    let mut raw = rusty_leveldb::DB::open(
-        &db,
-        rusty_leveldb::Options {
-            create_if_missing: false,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut raw = raw_db(&db);
     assert!(raw.get(&twin).is_none(), "the UTF-16 twin is gone too");
     let latin = [prefix.as_slice(), key.as_bytes()].concat();
     let latin = [&latin[..prefix.len()], &[1u8], &latin[prefix.len()..]].concat();

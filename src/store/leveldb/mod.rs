@@ -96,27 +96,7 @@ pub fn origin_prefix(origin: &str) -> Vec<u8> {
 /// Every origin with data, in key order, found by skipping from one origin's range to the
 /// next (cost grows with the number of origins, not with their data).
 pub fn data_origins(db: &mut DB) -> Result<Vec<String>> {
-    let mut it = db.new_iter().context("iterating the database")?;
-    let mut out = Vec::new();
-    it.seek(b"_");
-    while let Some((k, _)) = it.current() {
-        if k.first() != Some(&b'_') {
-            break;
-        }
-        let Some(end) = k.iter().position(|b| *b == 0) else {
-            // A malformed key without the separator: step over it.
-            if !it.advance() {
-                break;
-            }
-            continue;
-        };
-        let origin = String::from_utf8_lossy(&k[1..end]).into_owned();
-        let mut next = k[..end].to_vec();
-        next.push(1); // just past every `_<origin>\0…` key
-        out.push(origin);
-        it.seek(&next);
-    }
-    Ok(out)
+    Ok(walk_origins(db, &[])?.into_iter().map(|(o, _)| o).collect())
 }
 
 /// Every `META:` record: origin → (last modified µs since 1601, size).
@@ -183,6 +163,13 @@ pub fn namespace_counts(
         encodings.push(encoding::utf16(&js));
     }
     encodings.extend(encoding::latin1(&js));
+    walk_origins(db, &encodings)
+}
+
+/// Visits every origin with data, counting its keys that start with each of `probes` (encoded
+/// key prefixes): about one seek per origin, since a probe that finds nothing usually lands on
+/// the next origin's first key.
+fn walk_origins(db: &mut DB, probes: &[Vec<u8>]) -> Result<Vec<(String, usize)>> {
     let mut it = db.new_iter().context("iterating the database")?;
     let mut out = Vec::new();
     it.seek(b"_");
@@ -198,7 +185,7 @@ pub fn namespace_counts(
         };
         let origin_key = k[..=end].to_vec(); // `_<origin>\0`
         let mut n = 0;
-        for enc in &encodings {
+        for enc in probes {
             let start = [origin_key.as_slice(), enc].concat();
             it.seek(&start);
             while let Some((k, _)) = it.current() {
