@@ -7,6 +7,7 @@
 pub mod backup;
 pub mod cli;
 pub mod commands;
+pub mod crypto;
 pub mod error;
 pub mod jsstring;
 pub mod output;
