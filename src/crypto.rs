@@ -231,14 +231,21 @@ pub fn jwk_key(raw: &str) -> Result<Key, String> {
     ))
 }
 
+/// A passphrase that does not open a protected record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("wrong passphrase")]
+pub struct WrongPassphrase;
+
 /// Unlocks a protected record with a passphrase; `Err` means a wrong passphrase (detected by
 /// the check value, before anything is decrypted or written).
-pub fn unlock(record: &KeyRecord, passphrase: &[u8]) -> Result<Key, ()> {
+pub fn unlock(record: &KeyRecord, passphrase: &[u8]) -> Result<Key, WrongPassphrase> {
     match record {
-        KeyRecord::Jwk => Err(()),
+        KeyRecord::Jwk => Err(WrongPassphrase),
         KeyRecord::Passphrase { kdf, check } => {
             let key = Key::derive(passphrase, &kdf.salt, kdf.iterations);
-            check_value(&key, check).then_some(key).ok_or(())
+            check_value(&key, check)
+                .then_some(key)
+                .ok_or(WrongPassphrase)
         }
         KeyRecord::Wrapped {
             kdf,
@@ -246,9 +253,11 @@ pub fn unlock(record: &KeyRecord, passphrase: &[u8]) -> Result<Key, ()> {
             check,
         } => {
             let kek = Key::derive(passphrase, &kdf.salt, kdf.iterations);
-            let raw = decrypt_bytes(&kek, wrapped).map_err(|_| ())?;
-            let key = Key::from_slice(&raw).ok_or(())?;
-            check_value(&key, check).then_some(key).ok_or(())
+            let raw = decrypt_bytes(&kek, wrapped).map_err(|_| WrongPassphrase)?;
+            let key = Key::from_slice(&raw).ok_or(WrongPassphrase)?;
+            check_value(&key, check)
+                .then_some(key)
+                .ok_or(WrongPassphrase)
         }
     }
 }
