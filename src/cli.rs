@@ -118,6 +118,7 @@ pub enum Command {
     Clear(ClearArgs),
     Unblacklist(UnblacklistArgs),
     Import(ImportArgs),
+    Secrets(SecretsArgs),
     Completions(CompletionsArgs),
 }
 
@@ -438,6 +439,45 @@ pub struct ImportArgs {
 pub enum ImportMode {
     Merge,
     Replace,
+}
+
+/// How to get the store's key when it needs a passphrase. No flag takes the passphrase
+/// itself: it comes from MESHPEERS_PASSPHRASE, --passphrase-file, or a prompt on a terminal.
+#[derive(Debug, Clone, Args)]
+pub struct KeyArgs {
+    /// Read the passphrase from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// When the store has no key record: the PBKDF2 salt to derive the key from the
+    /// passphrase with (default: the guide's `mesh-p2p-salt`).
+    #[arg(long, value_name = "TEXT")]
+    pub salt: Option<String>,
+
+    /// When the store has no key record: PBKDF2-HMAC-SHA256 iterations (default: the guide's
+    /// 100000).
+    #[arg(long, value_name = "N")]
+    pub iterations: Option<u32>,
+}
+
+/// Which peers hold a secret and whether it decrypts with the store's key; --reveal prints
+/// the plaintexts (never otherwise).
+///
+/// The key: the app's plain JWK in mesh:encryption:key; a protected meshpeers key record
+/// (asks for its passphrase); or, with no key record, a key derived from a given passphrase
+/// (PBKDF2-HMAC-SHA256, --salt/--iterations, default the guide's `mesh-p2p-salt` and 100000).
+/// A wrong passphrase exits 6 before anything is decrypted.
+///
+/// JSON (`--json`): an array of {peerId, hasSecret, decrypts, plaintextAtRest, error,
+/// secret}; decrypts is null without a key; secret only with --reveal.
+#[derive(Debug, Args)]
+pub struct SecretsArgs {
+    /// Print the decrypted secrets.
+    #[arg(long)]
+    pub reveal: bool,
+
+    #[command(flatten)]
+    pub key: KeyArgs,
 }
 
 /// Print a shell completion script.

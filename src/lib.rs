@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod error;
 pub mod jsstring;
 pub mod output;
+pub mod passphrase;
 pub mod peers;
 pub mod settings;
 pub mod store;

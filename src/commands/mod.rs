@@ -5,9 +5,11 @@ mod cleanup;
 mod completions;
 mod import;
 mod inspect;
+mod keys;
 mod list;
 mod maintenance;
 mod score;
+mod secrets;
 mod show;
 mod stats;
 mod write;
@@ -57,6 +59,7 @@ where
         Command::Clear(args) => maintenance::clear(&settings, &args),
         Command::Unblacklist(args) => maintenance::unblacklist(&settings, &args),
         Command::Import(args) => import::run(&settings, &args),
+        Command::Secrets(args) => secrets::run(&settings, &args),
         Command::Completions(args) => completions::run(&args),
     }
 }

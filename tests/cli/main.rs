@@ -11,4 +11,5 @@ mod maintenance;
 mod parity;
 mod real_app;
 mod saving;
+mod secrets;
 mod support;

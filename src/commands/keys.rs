@@ -1,0 +1,68 @@
+//! Getting the store's key: the app's JWK, a protected record unlocked with a passphrase, or a
+//! key derived from a passphrase when the store has none.
+
+use anyhow::Result;
+
+use crate::cli::KeyArgs;
+use crate::crypto::{self, Key, KeyRecord};
+use crate::error::MeshError;
+use crate::passphrase;
+use crate::peers::Namespace;
+
+/// The store's key, or `None` when the store has no key record and no passphrase was given.
+pub fn store_key(ns: &Namespace, args: &KeyArgs) -> Result<Option<Key>> {
+    let record_key = ns.key("encryption:key");
+    let Some(raw) = ns.key_record() else {
+        let Some(pass) = passphrase::current(
+            args.passphrase_file.as_deref(),
+            "the store's secrets (no key record: derived with PBKDF2)",
+        )?
+        else {
+            return Ok(None);
+        };
+        let salt = args.salt.as_deref().unwrap_or(crypto::GUIDE_SALT);
+        let iterations = args.iterations.unwrap_or(crypto::GUIDE_ITERATIONS);
+        if iterations == 0 || iterations > crypto::MAX_ITERATIONS {
+            return Err(MeshError::usage(format!(
+                "--iterations must be in 1..={}",
+                crypto::MAX_ITERATIONS
+            ))
+            .into());
+        }
+        return Ok(Some(Key::derive(
+            pass.as_bytes(),
+            salt.as_bytes(),
+            iterations,
+        )));
+    };
+    let text = raw.to_string_lossy();
+    let record = crypto::parse_record(&text).map_err(|why| {
+        MeshError::invalid(&record_key, format!("the key record is unusable: {why}"))
+    })?;
+    match record {
+        KeyRecord::Jwk => Ok(Some(crypto::jwk_key(&text).map_err(|why| {
+            MeshError::invalid(&record_key, format!("the key record is unusable: {why}"))
+        })?)),
+        protected => {
+            let Some(pass) = passphrase::current(
+                args.passphrase_file.as_deref(),
+                &format!("the {} key in {record_key}", protected.kind()),
+            )?
+            else {
+                return Err(MeshError::usage_hint(
+                    format!("{record_key} is protected by a passphrase"),
+                    "set MESHPEERS_PASSPHRASE or pass --passphrase-file FILE",
+                )
+                .into());
+            };
+            crypto::unlock(&protected, pass.as_bytes())
+                .map(Some)
+                .map_err(|_| {
+                    MeshError::Crypto(format!(
+                        "wrong passphrase for {record_key}; nothing was decrypted or changed"
+                    ))
+                    .into()
+                })
+        }
+    }
+}
