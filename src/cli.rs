@@ -119,6 +119,7 @@ pub enum Command {
     Unblacklist(UnblacklistArgs),
     Import(ImportArgs),
     Secrets(SecretsArgs),
+    ReEncrypt(ReEncryptArgs),
     Completions(CompletionsArgs),
 }
 
@@ -478,6 +479,61 @@ pub struct SecretsArgs {
 
     #[command(flatten)]
     pub key: KeyArgs,
+}
+
+/// Rotate the encryption key: decrypt every secret with the current key, encrypt each under a
+/// new key with a fresh random IV, and replace the key record, in one atomic save with a
+/// backup; then verified by decrypting again.
+///
+/// --to jwk writes the app's own plain JWK (a new random key the app can use); --to passphrase
+/// a key derived from a new passphrase; --to wrapped a new random key wrapped under a
+/// passphrase-derived key. Protected records are meshpeers' versioned JSON:
+/// {"meshpeers":"key", "version":1, "kind":"passphrase"|"wrapped", "kdf":{"name":"PBKDF2",
+/// "hash":"SHA-256", "iterations":N, "salt":base64}, "wrappedKey":base64 (wrapped only),
+/// "check":base64} where check is a known text encrypted under the key, so a wrong passphrase
+/// is detected before anything is decrypted or written. The app itself reads only the plain JWK.
+///
+/// If any secret does not decrypt, nothing is written and the peers are named (exit 6), unless
+/// --skip-undecryptable, which leaves those records untouched and lists them. The current
+/// passphrase comes from MESHPEERS_PASSPHRASE, --passphrase-file or a prompt; the new one from
+/// MESHPEERS_NEW_PASSPHRASE, --new-passphrase-file or a prompt asked twice.
+///
+/// JSON (`--json`): {dryRun, actions:[{peerId, action, rule, reason}], backup, keys:{written,
+/// deleted}, warnings}.
+#[derive(Debug, Args)]
+pub struct ReEncryptArgs {
+    /// The new key record.
+    #[arg(long, value_enum)]
+    pub to: crate::crypto::NewKind,
+
+    /// PBKDF2-HMAC-SHA256 iterations of the new passphrase or wrapped record.
+    #[arg(long, value_name = "N", default_value_t = crate::crypto::NEW_ITERATIONS)]
+    pub iterations: u32,
+
+    /// Read the current passphrase from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Read the new passphrase from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    pub new_passphrase_file: Option<PathBuf>,
+
+    /// When the store has no key record: the salt the current key was derived with (default:
+    /// the guide's `mesh-p2p-salt`).
+    #[arg(long, value_name = "TEXT")]
+    pub salt: Option<String>,
+
+    /// When the store has no key record: the iterations the current key was derived with
+    /// (default: the guide's 100000).
+    #[arg(long, value_name = "N")]
+    pub current_iterations: Option<u32>,
+
+    /// Leave secrets that do not decrypt untouched (and list them) instead of refusing.
+    #[arg(long)]
+    pub skip_undecryptable: bool,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 /// Print a shell completion script.

@@ -8,6 +8,7 @@ mod inspect;
 mod keys;
 mod list;
 mod maintenance;
+mod reencrypt;
 mod score;
 mod secrets;
 mod show;
@@ -60,6 +61,7 @@ where
         Command::Unblacklist(args) => maintenance::unblacklist(&settings, &args),
         Command::Import(args) => import::run(&settings, &args),
         Command::Secrets(args) => secrets::run(&settings, &args),
+        Command::ReEncrypt(args) => reencrypt::run(&settings, &args),
         Command::Completions(args) => completions::run(&args),
     }
 }
