@@ -176,9 +176,13 @@ pub struct ListArgs {
     #[arg(long = "type", value_enum, value_name = "TYPE")]
     pub connection_type: Option<ConnectionType>,
 
-    /// Only peers that hold a shared secret.
+    /// Only peers whose shared secret decrypts with the store's key (when no key is known:
+    /// peers that hold a secret).
     #[arg(long)]
     pub authenticated: bool,
+
+    #[command(flatten)]
+    pub key: KeyArgs,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -310,6 +310,40 @@ pub fn new_record(kind: NewKind, passphrase: &[u8], iterations: u32) -> (Key, Ze
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// jwk → passphrase → wrapped → jwk keeps every plaintext, each step with fresh IVs.
+        #[test]
+        fn rotation_chain_keeps_plaintexts(secrets in proptest::collection::vec(".{0,40}", 1..6),
+                                           pass in "[ -~é✓😀]{1,20}") {
+            let (mut key, _) = new_record(NewKind::Jwk, b"", 1);
+            let mut cts: Vec<String> = secrets.iter().map(|s| encrypt(&key, s)).collect();
+            for kind in [NewKind::Passphrase, NewKind::Wrapped, NewKind::Jwk] {
+                let (next, record) = new_record(kind, pass.as_bytes(), 2);
+                let reopened = match parse_record(&record).unwrap() {
+                    KeyRecord::Jwk => jwk_key(&record).unwrap(),
+                    protected => unlock(&protected, pass.as_bytes()).unwrap(),
+                };
+                prop_assert_eq!(reopened.0.as_ref(), next.0.as_ref());
+                let new_cts: Vec<String> = cts
+                    .iter()
+                    .map(|ct| encrypt(&next, &decrypt(&key, ct).unwrap()))
+                    .collect();
+                for (a, b) in cts.iter().zip(&new_cts) {
+                    prop_assert_ne!(&STANDARD.decode(a).unwrap()[..12], &STANDARD.decode(b).unwrap()[..12]);
+                }
+                key = next;
+                cts = new_cts;
+            }
+            for (ct, s) in cts.iter().zip(&secrets) {
+                let plain = decrypt(&key, ct).unwrap();
+                prop_assert_eq!(plain.as_str(), s.as_str());
+            }
+        }
+    }
 
     const JWK: &str = r#"{"alg":"A256GCM","ext":true,"k":"eUtz8Ot_gHwgME_2j5S386ODmDMlbvgjTUHKg24fC_0","key_ops":["encrypt","decrypt"],"kty":"oct"}"#;
 

@@ -58,7 +58,11 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
         max_age: args.max_age,
         exclude_blacklisted: !args.include_blacklisted,
         connection_type: args.connection_type.map(|t| t.as_str().to_owned()),
-        authenticated: args.authenticated,
+        authenticated: if args.authenticated {
+            Some(authenticated(&ns, &peers, &args.key)?)
+        } else {
+            None
+        },
     };
     let hits = query::query(&peers, settings.now, &opts);
     super::warn_skipped(problems.len());
@@ -127,4 +131,30 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
     }
     output::print(summary)?;
     Ok(exit::SUCCESS)
+}
+
+/// The peers `--authenticated` keeps: with a key, those whose secret decrypts; without one,
+/// those that hold a secret.
+fn authenticated(
+    ns: &Namespace,
+    peers: &[crate::peers::Peer],
+    key_args: &crate::cli::KeyArgs,
+) -> Result<std::collections::HashSet<String>> {
+    let key = super::keys::store_key(ns, key_args)?;
+    Ok(peers
+        .iter()
+        .filter(|p| {
+            match (
+                &key,
+                p.view.encrypted_secret.as_ref().and_then(|v| v.as_str()),
+            ) {
+                (Some(key), Some(enc)) if !enc.is_empty() => {
+                    crate::crypto::decrypt(key, enc).is_ok()
+                }
+                (Some(_), _) => p.view.has_secret(),
+                (None, _) => p.view.has_secret(),
+            }
+        })
+        .map(|p| p.id.clone())
+        .collect())
 }

@@ -34,7 +34,8 @@ pub struct QueryOptions {
     pub exclude_blacklisted: bool,
     /// meshpeers' own filters, applied with the app's (before sorting and the limit).
     pub connection_type: Option<String>,
-    pub authenticated: bool,
+    /// Only these peers (the ones whose secret decrypts, or holds one when no key is known).
+    pub authenticated: Option<std::collections::HashSet<String>>,
 }
 
 impl Default for QueryOptions {
@@ -47,7 +48,7 @@ impl Default for QueryOptions {
             max_age: None,
             exclude_blacklisted: true,
             connection_type: None,
-            authenticated: false,
+            authenticated: None,
         }
     }
 }
@@ -82,7 +83,11 @@ pub fn query<'p>(
                 .as_deref()
                 .is_none_or(|t| p.view.connection_type() == Some(t))
         })
-        .filter(|p| !opts.authenticated || p.view.has_secret())
+        .filter(|p| {
+            opts.authenticated
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&p.id))
+        })
         .map(|peer| Hit {
             peer,
             quality: score::quality(&peer.view),
