@@ -69,6 +69,81 @@ fn generate(peers: usize, path: &Path) {
 
 const APP_ORIGIN: &str = "http://127.0.0.1:3000";
 
+/// A 100-peer store where every peer holds a secret encrypted under the app's JWK.
+fn generate_secrets(path: &Path) {
+    use meshpeers::crypto;
+    use meshpeers::jsstring::JsString;
+    let mut area = synth::generate(&SynthOptions {
+        peers: 100,
+        seed: 7,
+        now: 1_795_176_000_000.0,
+    });
+    let (key, jwk) = crypto::new_record(crypto::NewKind::Jwk, b"", 1);
+    for (i, (k, v)) in area.iter_mut().enumerate() {
+        if !k.starts_with("mesh:peer:") {
+            continue;
+        }
+        let secret = format!("{:064x}", i * 7919);
+        let ct = JsString::from(crypto::encrypt(&key, &secret)).to_json();
+        let edited = meshpeers::peers::edit::set_members(v, &[("encryptedSecret", ct)])
+            .expect("a record object");
+        *v = edited;
+    }
+    area.insert("mesh:encryption:key".into(), JsString::from(jwk.as_str()));
+    std::fs::write(path, synth::flat_json(&area)).expect("write store");
+}
+
+/// `re-encrypt` of 100 secrets: each run starts from the same JWK store.
+fn reencrypt(me: &Path, dir: &Path) {
+    let original = dir.join("secrets.json");
+    run_once(
+        me.as_os_str(),
+        &[OsStr::new("--generate-secrets"), original.as_os_str()],
+    );
+    let bin = OsStr::new(env!("CARGO_BIN_EXE_meshpeers"));
+    let work = dir.join("work.json");
+    println!("\n| secrets | command | median | min |");
+    println!("|---:|---|---:|---:|");
+    // SAFETY: set before any thread is spawned; the children inherit them.
+    unsafe {
+        std::env::set_var("MESHPEERS_NEW_PASSPHRASE", "benchmark passphrase");
+    }
+    for cmd in [
+        &["re-encrypt", "--to", "jwk", "--no-backup"][..],
+        &[
+            "re-encrypt",
+            "--to",
+            "passphrase",
+            "--iterations",
+            "600000",
+            "--no-backup",
+        ][..],
+        &[
+            "re-encrypt",
+            "--to",
+            "wrapped",
+            "--iterations",
+            "600000",
+            "--no-backup",
+        ][..],
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..11 {
+            std::fs::copy(&original, &work).unwrap();
+            let mut args: Vec<&OsStr> = cmd.iter().map(OsStr::new).collect();
+            args.extend([OsStr::new("--store"), work.as_os_str()]);
+            times.push(run_once(bin, &args).0);
+        }
+        times.sort();
+        println!(
+            "| 100 | `{}` | {} | {} |",
+            cmd.join(" "),
+            ms(times[5]),
+            ms(times[0])
+        );
+    }
+}
+
 /// A Chromium profile of `others` origins of ~150 KB plus the app's 100 peers.
 fn generate_profile(others: usize, user_data_dir: &Path) {
     let area = synth::generate(&SynthOptions {
@@ -181,6 +256,16 @@ fn main() {
         generate_profile(n.parse().expect("origin count"), Path::new(path));
         return;
     }
+    if let (Some("--generate-secrets"), Some(path)) = (args.get(1).map(String::as_str), args.get(2))
+    {
+        generate_secrets(Path::new(path));
+        return;
+    }
+    if args.iter().any(|a| a == "--secrets-only") {
+        let dir = tempfile::tempdir().expect("temp dir");
+        reencrypt(&std::env::current_exe().expect("own path"), dir.path());
+        return;
+    }
     if args.iter().any(|a| a == "--profiles-only") {
         let dir = tempfile::tempdir().expect("temp dir");
         profiles(&std::env::current_exe().expect("own path"), dir.path());
@@ -235,5 +320,6 @@ fn main() {
             );
         }
     }
+    reencrypt(&me, dir.path());
     profiles(&me, dir.path());
 }

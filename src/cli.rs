@@ -126,11 +126,13 @@ pub enum Command {
 /// Describe a store: backend, origins, schema version, peers, sizes, key record, the keys
 /// outside the namespace, and findings about the namespace's structure.
 ///
-/// JSON (`--json`): {backend, origin, origins:[{origin, keys, bytes}], schemaVersion,
-/// peerCount, namespaceBytes, originBytes, keyRecord, otherKeys:[{key, bytes}], findings:
-/// [{severity, code, key, message}]}. `bytes` count 2 per UTF-16 unit of keys and values (the
-/// browser quota's measure); `peerCount` counts `mesh:peer:*` records; `keyRecord` is null or
-/// {kind, alg}.
+/// JSON (`--json`): {backend, origin, origins:[{origin, keys, bytes, lastModified}],
+/// schemaVersion, peerCount, namespaceBytes, originBytes, keyRecord, otherKeys:[{key, bytes}],
+/// findings:[{severity, code, key, message}]}. `bytes` count 2 per UTF-16 unit of keys and
+/// values (the browser quota's measure); `lastModified` (LevelDB profiles only) is the
+/// browser's last write to the origin in epoch ms; `peerCount` counts `mesh:peer:*` records;
+/// `keyRecord` is null or {kind, alg} with kind jwk, passphrase, wrapped, jwk-unusable or
+/// unknown.
 #[derive(Debug, Args)]
 pub struct InspectArgs {}
 

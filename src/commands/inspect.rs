@@ -54,12 +54,21 @@ fn summarize_key_record(raw: &JsString) -> KeyRecordSummary {
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
-    match field("kty").as_deref() {
-        Some("oct") => KeyRecordSummary {
+    match crate::crypto::parse_record(&raw.to_string_lossy()) {
+        Ok(crate::crypto::KeyRecord::Jwk) => KeyRecordSummary {
             kind: "jwk",
             alg: field("alg"),
         },
-        _ => KeyRecordSummary {
+        Ok(protected) => KeyRecordSummary {
+            kind: protected.kind(),
+            alg: Some("A256GCM".into()),
+        },
+        // Present but unusable (wrong length, another algorithm, not JSON): `secrets` says why.
+        Err(_) if field("kty").as_deref() == Some("oct") => KeyRecordSummary {
+            kind: "jwk-unusable",
+            alg: field("alg"),
+        },
+        Err(_) => KeyRecordSummary {
             kind: "unknown",
             alg: None,
         },
@@ -108,6 +117,15 @@ fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
             "plain JWK ({}), stored in the clear",
             k.alg.as_deref().unwrap_or("no alg")
         ),
+        Some(k) if k.kind == "passphrase" => {
+            "protected: derived from a passphrase (meshpeers record; the app cannot read it)".into()
+        }
+        Some(k) if k.kind == "wrapped" => {
+            "protected: a random key wrapped under a passphrase (meshpeers record; the app cannot read it)".into()
+        }
+        Some(k) if k.kind == "jwk-unusable" => {
+            "a JWK meshpeers cannot use (`meshpeers secrets` says why)".into()
+        }
         Some(_) => "present, not a key format meshpeers knows".to_owned(),
     };
     let rows = vec![
