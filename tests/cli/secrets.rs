@@ -102,6 +102,26 @@ fn ciphertexts(path: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The app's plaintexts: peerId → secret.
+fn oracle_secrets(dir: &Path) -> BTreeMap<String, Value> {
+    serde_json::from_value(oracle(dir, "decrypted-secrets.json")["result"].clone()).unwrap()
+}
+
+/// Runs the WebCrypto helper under Node; gives its stdout.
+fn webcrypto(args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new("node")
+        .arg(crate::support::repo().join("tests/browser/webcrypto.mjs"))
+        .args(args)
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// No passphrase in any output or any file below the test directory.
 fn assert_never_written(env: &TestEnv, outputs: &[String]) {
     for p in [PASS1, PASS2] {
@@ -121,8 +141,7 @@ fn assert_never_written(env: &TestEnv, outputs: &[String]) {
 fn rotation_chain_keeps_every_plaintext_with_fresh_ivs_on_every_form() {
     let Some(c) = corpus() else { return };
     let dir = c.join("app-oracle-r1");
-    let want: BTreeMap<String, Value> =
-        serde_json::from_value(oracle(&dir, "decrypted-secrets.json")["result"].clone()).unwrap();
+    let want = oracle_secrets(&dir);
     for form in store_forms(&dir) {
         let env = TestEnv::new();
         let name = form.file_name().unwrap().to_str().unwrap().to_owned();
@@ -184,8 +203,7 @@ fn rotation_chain_keeps_every_plaintext_with_fresh_ivs_on_every_form() {
 fn a_store_webcrypto_encrypted_under_the_guides_pbkdf2_key_opens_with_its_passphrase() {
     let Some(c) = corpus() else { return };
     let dir = c.join("app-oracle-r1");
-    let want: BTreeMap<String, Value> =
-        serde_json::from_value(oracle(&dir, "decrypted-secrets.json")["result"].clone()).unwrap();
+    let want = oracle_secrets(&dir);
     // The oracle store with each secret in the clear, for WebCrypto to encrypt.
     let mut store: serde_json::Map<String, Value> =
         serde_json::from_str(&std::fs::read_to_string(dir.join("store.json")).unwrap()).unwrap();
