@@ -183,17 +183,8 @@ fn rotation_chain_keeps_every_plaintext_with_fresh_ivs_on_every_form() {
         assert_never_written(&env, &outputs);
         // WebCrypto, as the app uses it, reads what meshpeers wrote (flat form).
         if name == "store.json" {
-            let out = std::process::Command::new("node")
-                .arg(crate::support::repo().join("tests/browser/webcrypto.mjs"))
-                .args(["decrypt", &s])
-                .output()
-                .expect("node runs");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let got: BTreeMap<String, Value> = serde_json::from_slice(&out.stdout).unwrap();
+            let got: BTreeMap<String, Value> =
+                serde_json::from_slice(&webcrypto(&["decrypt", &s])).unwrap();
             assert_eq!(got, want, "WebCrypto decrypts meshpeers' ciphertexts");
         }
     }
@@ -218,21 +209,12 @@ fn a_store_webcrypto_encrypted_under_the_guides_pbkdf2_key_opens_with_its_passph
     let env = TestEnv::new();
     let input = env.write("plain.json", Value::Object(store).to_string());
     let made = env.path("pbkdf2.json");
-    let out = std::process::Command::new("node")
-        .arg(crate::support::repo().join("tests/browser/webcrypto.mjs"))
-        .args([
-            "pbkdf2-store",
-            &input.display().to_string(),
-            &made.display().to_string(),
-            PASS1,
-        ])
-        .output()
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    webcrypto(&[
+        "pbkdf2-store",
+        &input.display().to_string(),
+        &made.display().to_string(),
+        PASS1,
+    ]);
     let s = made.display().to_string();
     assert_eq!(revealed(&s, Some(PASS1)), want);
     // Without the passphrase there is no key; with a wrong one nothing decrypts, and a
