@@ -46,6 +46,8 @@ pub struct Backup {
     pub prefix: String,
     pub source: String,
     pub command: String,
+    /// Secrets, the key record and addresses were left out (`export --redact`).
+    pub redacted: bool,
     pub entries: Vec<(JsString, JsString)>,
 }
 
@@ -64,6 +66,7 @@ impl Backup {
             prefix: prefix.to_owned(),
             source: source.to_owned(),
             command: command.to_owned(),
+            redacted: false,
             entries: area
                 .iter()
                 .filter(|(k, _)| k.starts_with(prefix))
@@ -104,6 +107,9 @@ impl Backup {
         out.push_str(&format!("  \"prefix\": {},\n", s(&self.prefix)));
         out.push_str(&format!("  \"source\": {},\n", s(&self.source)));
         out.push_str(&format!("  \"command\": {},\n", s(&self.command)));
+        if self.redacted {
+            out.push_str("  \"redacted\": true,\n");
+        }
         out.push_str(&format!("  \"keys\": {},\n", self.entries.len()));
         out.push_str(&format!(
             "  \"checksum\": {},\n",
@@ -143,6 +149,8 @@ impl Backup {
             source: String,
             #[serde(default)]
             command: String,
+            #[serde(default)]
+            redacted: bool,
             checksum: String,
             entries: Vec<(JsString, JsString)>,
         }
@@ -194,6 +202,7 @@ impl Backup {
             prefix: file.prefix,
             source: file.source,
             command: file.command,
+            redacted: file.redacted,
             entries: file.entries,
         })
     }

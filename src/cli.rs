@@ -117,6 +117,7 @@ pub enum Command {
     Remove(RemoveArgs),
     Clear(ClearArgs),
     Unblacklist(UnblacklistArgs),
+    Export(ExportArgs),
     Import(ImportArgs),
     Secrets(SecretsArgs),
     ReEncrypt(ReEncryptArgs),
@@ -416,6 +417,46 @@ pub struct UnblacklistArgs {
 
     #[command(flatten)]
     pub write: WriteArgs,
+}
+
+/// Write a backup of the namespace: by default the lossless meshpeers backup (every key of the
+/// namespace as its exact string, origin, time, checksum), which `import` restores byte for
+/// byte into any backend.
+///
+/// --app-format writes the app's own exportData() shape ({version, exportDate, peers:[…]} in
+/// index order; peers that held a secret lose both secret fields, the others keep
+/// encryptedSecret: null). --redact drops secrets, the key record and IP addresses
+/// (lastKnownIP, cached ICE candidates, SDP offers/answers) for sharing a profile.
+/// --peers-only --format json|ndjson|csv writes one row per indexed peer for analysis.
+/// Output goes to -o FILE (created 0600, replaced atomically) or stdout.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write here instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// The app's exportData() shape instead of the meshpeers backup.
+    #[arg(long, conflicts_with = "peers_only")]
+    pub app_format: bool,
+
+    /// Leave out secrets, the key record and IP addresses.
+    #[arg(long)]
+    pub redact: bool,
+
+    /// One row per peer (with --format).
+    #[arg(long)]
+    pub peers_only: bool,
+
+    /// Row format for --peers-only.
+    #[arg(long, value_enum, default_value = "json", requires = "peers_only")]
+    pub format: RowFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RowFormat {
+    Json,
+    Ndjson,
+    Csv,
 }
 
 /// Restore a meshpeers backup (written by cleanup, remove, clear, unblacklist, import).

@@ -3,6 +3,7 @@
 mod candidates;
 mod cleanup;
 mod completions;
+mod export;
 mod import;
 mod inspect;
 mod keys;
@@ -59,6 +60,7 @@ where
         Command::Remove(args) => maintenance::remove(&settings, &args),
         Command::Clear(args) => maintenance::clear(&settings, &args),
         Command::Unblacklist(args) => maintenance::unblacklist(&settings, &args),
+        Command::Export(args) => export::run(&settings, &args),
         Command::Import(args) => import::run(&settings, &args),
         Command::Secrets(args) => secrets::run(&settings, &args),
         Command::ReEncrypt(args) => reencrypt::run(&settings, &args),
