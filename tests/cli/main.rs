@@ -5,6 +5,7 @@ mod bad_input;
 mod chromium;
 mod cleanup_trees;
 mod docs;
+mod export;
 mod fixtures;
 mod leveldb;
 mod maintenance;
