@@ -459,7 +459,13 @@ pub enum RowFormat {
     Csv,
 }
 
-/// Restore a meshpeers backup (written by cleanup, remove, clear, unblacklist, import).
+/// Restore a meshpeers backup (written by export, cleanup, remove, clear, unblacklist,
+/// import, re-encrypt), or import the app's exportData() file.
+///
+/// An exportData() file is imported as the app's importData() does: each peer stored (a
+/// sharedSecret in it encrypted under the store's key, created as the app would when there is
+/// none), the index extended in export order, metadata recomputed; `--mode replace` then
+/// replaces only the peer records and the index.
 ///
 /// `--mode merge` (default): peers missing from the store are added; a peer in both keeps
 /// the record with the newer lastSeen; the index keeps the store's order and appends new
@@ -478,6 +484,9 @@ pub struct ImportArgs {
     /// How to combine the backup with the store.
     #[arg(long, value_enum, default_value = "merge")]
     pub mode: ImportMode,
+
+    #[command(flatten)]
+    pub key: KeyArgs,
 
     #[command(flatten)]
     pub write: WriteArgs,

@@ -19,8 +19,16 @@ use crate::settings::Settings;
 use crate::store::jsontext;
 
 pub fn run(settings: &Settings, args: &ImportArgs) -> Result<u8> {
-    let backup = read_backup(settings, &args.file)?;
+    let text = read_input(settings, &args.file)?;
     let mut store = settings.open_store()?;
+    let app_export = is_app_export(&text);
+    let mut warnings = Vec::new();
+    let backup = if app_export {
+        let ns = Namespace::new(&store.area, &settings.prefix);
+        from_app_export(&ns, &args.file, &text, &args.key, &mut warnings)?
+    } else {
+        Backup::parse(&args.file, &text)?
+    };
     if backup.prefix != settings.prefix {
         return Err(MeshError::usage_hint(
             format!(
@@ -56,15 +64,119 @@ pub fn run(settings: &Settings, args: &ImportArgs) -> Result<u8> {
                         backup.entries.len()
                     ),
                 )?;
-                replace(&ns, &backup)
+                replace(&ns, &backup, !app_export, settings.now)
             }
             ImportMode::Merge => merge(&ns, &backup, &store.location, settings.now)?,
         }
     };
+    let mut plan = plan;
+    plan.warnings.extend(warnings);
     write::apply(settings, &mut store, &args.write, plan)
 }
 
-fn read_backup(settings: &Settings, file: &str) -> Result<Backup> {
+/// The app's exportData() shape: `{version, exportDate, peers: [...]}` (and not a meshpeers
+/// backup).
+fn is_app_export(text: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        format: Option<serde::de::IgnoredAny>,
+        peers: Option<Vec<serde::de::IgnoredAny>>,
+    }
+    serde_json::from_str::<Probe>(text).is_ok_and(|p| p.format.is_none() && p.peers.is_some())
+}
+
+/// The records the app's importData() would store for an exportData() file (storePeer for
+/// each peer: a truthy sharedSecret encrypted, dataVersion set, the index in export order), as
+/// a backup of the namespace without metadata.
+fn from_app_export(
+    ns: &Namespace,
+    file: &str,
+    text: &str,
+    key_args: &crate::cli::KeyArgs,
+    warnings: &mut Vec<String>,
+) -> Result<Backup> {
+    use serde_json::{Map, Value};
+    #[derive(serde::Deserialize)]
+    struct AppExport {
+        version: Option<Value>,
+        peers: Vec<Value>,
+    }
+    let data: AppExport = serde_json::from_str(text)
+        .map_err(|e| MeshError::invalid(file, format!("not the app's exportData() shape: {e}")))?;
+    if data.version.as_ref().and_then(Value::as_str) != Some("1.0.0") {
+        warnings.push(format!(
+            "{file}: export version {} differs from the app's 1.0.0 (imported anyway, as the app does)",
+            data.version.map_or("(none)".into(), |v| v.to_string())
+        ));
+    }
+    let needs_key = data
+        .peers
+        .iter()
+        .any(|p| crate::peers::jsval::truthy(p.get("sharedSecret")));
+    let mut new_key_record = None;
+    let key = if needs_key {
+        match super::keys::store_key(ns, key_args)? {
+            Some(k) => Some(k),
+            None => {
+                // The app creates its master key on the first secret it stores.
+                let (k, record) = crate::crypto::new_record(crate::crypto::NewKind::Jwk, b"", 1);
+                new_key_record = Some(record);
+                Some(k)
+            }
+        }
+    } else {
+        None
+    };
+    let mut entries = Vec::new();
+    let mut ids: Vec<String> = Vec::new();
+    for (i, peer) in data.peers.into_iter().enumerate() {
+        let Value::Object(mut rec) = peer else {
+            warnings.push(format!("{file}: peers[{i}] is not an object; skipped"));
+            continue;
+        };
+        let Some(id) = rec.get("peerId").and_then(Value::as_str).map(str::to_owned) else {
+            warnings.push(format!("{file}: peers[{i}] has no peerId; skipped"));
+            continue;
+        };
+        if crate::peers::jsval::truthy(rec.get("sharedSecret")) {
+            let plain = rec
+                .get("sharedSecret")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            let key = key.as_ref().expect("a key when a secret is present");
+            rec.insert(
+                "encryptedSecret".into(),
+                Value::from(crate::crypto::encrypt(key, &plain)),
+            );
+            rec.shift_remove("sharedSecret");
+        }
+        rec.insert("dataVersion".into(), Value::from("1.0.0"));
+        let text = serde_json::to_string(&Value::Object(rec as Map<String, Value>))?;
+        entries.push((ns.peer_key(&id), JsString::from(text)));
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    entries.push((
+        ns.key("peers:index"),
+        JsString::from(serde_json::to_string(&ids)?),
+    ));
+    if let Some(record) = new_key_record {
+        entries.push((ns.key("encryption:key"), JsString::from(record.as_str())));
+    }
+    Ok(Backup {
+        created_at: String::new(),
+        origin: None,
+        prefix: ns.prefix.clone(),
+        source: file.to_owned(),
+        command: "exportData()".into(),
+        redacted: false,
+        entries,
+    })
+}
+
+fn read_input(settings: &Settings, file: &str) -> Result<String> {
     let bytes = if file == "-" {
         if matches!(settings.store, Some(crate::store::StoreSource::Stdin)) {
             return Err(
@@ -79,8 +191,7 @@ fn read_backup(settings: &Settings, file: &str) -> Result<Backup> {
     } else {
         std::fs::read(file).with_context(|| format!("cannot read backup {file}"))?
     };
-    let text = jsontext::into_text(bytes).map_err(|p| MeshError::invalid(file, p))?;
-    Backup::parse(file, &text)
+    jsontext::into_text(bytes).map_err(|p| MeshError::invalid(file, p).into())
 }
 
 /// The id of a record key of the namespace (`<prefix>peer:<id>`).
@@ -89,11 +200,20 @@ fn record_id(ns: &Namespace, key: &JsString) -> Option<String> {
         .map(|id| id.to_string())
 }
 
-fn replace(ns: &Namespace, backup: &Backup) -> Plan {
+/// The namespace becomes the backup's. `whole`: every key of the namespace (a meshpeers
+/// backup); else only the peer records and the index, with metadata recomputed (the app's
+/// export holds nothing else).
+fn replace(ns: &Namespace, backup: &Backup, whole: bool, now: f64) -> Plan {
     let mut draft = Draft::new(ns);
     let mut actions = Vec::new();
     let theirs: HashSet<&JsString> = backup.entries.iter().map(|(k, _)| k).collect();
-    for (k, v) in ns.area.iter().filter(|(k, _)| k.starts_with(&ns.prefix)) {
+    let replaced =
+        |k: &JsString| whole || record_id(ns, k).is_some() || *k == ns.key("peers:index");
+    for (k, v) in ns
+        .area
+        .iter()
+        .filter(|(k, _)| k.starts_with(&ns.prefix) && replaced(k))
+    {
         if !theirs.contains(k) {
             draft.delete(k.clone());
             if let Some(id) = record_id(ns, k) {
@@ -114,7 +234,7 @@ fn replace(ns: &Namespace, backup: &Backup) -> Plan {
         }
         draft.put(k.clone(), v.clone());
     }
-    let (changes, warnings) = draft.finish(false, None, 0.0);
+    let (changes, warnings) = draft.finish(!whole, None, now);
     Plan {
         command: "import --mode replace".into(),
         actions,

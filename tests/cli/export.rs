@@ -193,3 +193,55 @@ fn export_to_a_file_is_private() {
         }
     }
 }
+
+#[test]
+fn the_apps_export_data_imports_back_every_peer() {
+    for dir in oracle_dirs() {
+        let env = TestEnv::new();
+        let result = oracle(&dir, "exportData.json")["result"].clone();
+        let file = env.write("export.json", result.to_string());
+        let f = file.display().to_string();
+        let empty = env.write("empty.json", "{}");
+        let e = empty.display().to_string();
+        let (code, out, err) = run(["import", &f, "--store", &e, "--json"]);
+        assert_eq!(code, 0, "{err}");
+        let report: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(report["actions"].as_array().unwrap().len(), 120);
+        let map = crate::support::local_storage(&empty);
+        let ids: Vec<String> = serde_json::from_str(&map["mesh:peers:index"]).unwrap();
+        let want: Vec<&str> = result["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["peerId"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, want, "index in export order");
+        for p in result["peers"].as_array().unwrap() {
+            let id = p["peerId"].as_str().unwrap();
+            let rec: Value = serde_json::from_str(&map[&format!("mesh:peer:{id}")]).unwrap();
+            assert_eq!(&rec, p, "{id}");
+        }
+        let meta: Value = serde_json::from_str(&map["mesh:peers:metadata"]).unwrap();
+        assert_eq!(meta["totalPeers"], 120);
+        // Merged into the store it came from, nothing changes: same lastSeen, store kept.
+        let store = env.copy(&dir.join("store.json"), "store.json");
+        let s = store.display().to_string();
+        let before = std::fs::read(&store).unwrap();
+        let (code, out, err) = run(["import", &f, "--store", &s, "--json"]);
+        assert_eq!(code, 0, "{err}");
+        let report: Value = serde_json::from_str(&out).unwrap();
+        assert!(
+            report["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|a| a["action"] == "keep"),
+            "{report}"
+        );
+        assert_eq!(
+            std::fs::read(&store).unwrap(),
+            before,
+            "nothing was written"
+        );
+    }
+}
