@@ -120,6 +120,7 @@ pub enum Command {
     Export(ExportArgs),
     Import(ImportArgs),
     Secrets(SecretsArgs),
+    Validate(ValidateArgs),
     ReEncrypt(ReEncryptArgs),
     Completions(CompletionsArgs),
 }
@@ -590,6 +591,30 @@ pub struct ReEncryptArgs {
 
     #[command(flatten)]
     pub write: WriteArgs,
+}
+
+/// Check the namespace: every finding with a stable code, a severity, the key and a message.
+///
+/// Errors: index-unreadable, index-missing, index-entry-invalid, index-duplicate,
+/// record-missing, record-unreadable, record-not-object, record-not-indexed, peer-id-missing,
+/// peer-id-mismatch, field-missing, field-type, count-negative, successful-exceeds-total,
+/// success-rate-range, attempts-range, timestamp-future, secret-plaintext,
+/// secret-undecryptable (when a key is available), key-record-unusable, metadata-unreadable.
+/// Warnings: attempts-missing, name-unsanitised, name-too-long, ip-address,
+/// schema-version-missing, schema-version-unknown, metadata-missing, metadata-out-of-step.
+/// Info: key-in-clear, secrets-not-checked.
+///
+/// Exit status 0 without errors, 1 with errors (--strict: warnings count too).
+///
+/// JSON (`--json`): {findings:[{severity, code, key, message}], errors, warnings, infos}.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Warnings make the exit status 1 too.
+    #[arg(long)]
+    pub strict: bool,
+
+    #[command(flatten)]
+    pub key: KeyArgs,
 }
 
 /// Print a shell completion script.

@@ -41,16 +41,16 @@ fn prompt(text: &str) -> Result<Passphrase> {
     ))
 }
 
-/// The passphrase of the store's key: `MESHPEERS_PASSPHRASE`, `--passphrase-file`, or a prompt
-/// on a terminal; `None` when none can be had.
-pub fn current(file: Option<&Path>, what: &str) -> Result<Option<Passphrase>> {
+/// The passphrase of the store's key: `MESHPEERS_PASSPHRASE`, `--passphrase-file`, or (when
+/// `prompt`) a prompt on a terminal; `None` when none can be had.
+pub fn current(file: Option<&Path>, what: &str, prompt_ok: bool) -> Result<Option<Passphrase>> {
     if let Some(p) = file {
         return from_file(p).map(Some);
     }
     if let Some(p) = from_env("MESHPEERS_PASSPHRASE") {
         return Ok(Some(p));
     }
-    if interactive() {
+    if prompt_ok && interactive() {
         return prompt(&format!("Passphrase for {what}: ")).map(Some);
     }
     Ok(None)

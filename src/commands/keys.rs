@@ -16,6 +16,7 @@ pub fn store_key(ns: &Namespace, args: &KeyArgs) -> Result<Option<Key>> {
         let Some(pass) = passphrase::current(
             args.passphrase_file.as_deref(),
             "the store's secrets (no key record: derived with PBKDF2)",
+            true,
         )?
         else {
             return Ok(None);
@@ -47,6 +48,7 @@ pub fn store_key(ns: &Namespace, args: &KeyArgs) -> Result<Option<Key>> {
             let Some(pass) = passphrase::current(
                 args.passphrase_file.as_deref(),
                 &format!("the {} key in {record_key}", protected.kind()),
+                true,
             )?
             else {
                 return Err(MeshError::usage_hint(
@@ -64,5 +66,52 @@ pub fn store_key(ns: &Namespace, args: &KeyArgs) -> Result<Option<Key>> {
                     .into()
                 })
         }
+    }
+}
+
+/// The key as `validate` can know it without insisting: a passphrase is asked on a terminal
+/// only for a protected record; with no key record only a given one is used.
+pub fn key_state(ns: &Namespace, args: &KeyArgs) -> Result<crate::peers::validate::KeyState> {
+    use crate::peers::validate::KeyState;
+    let Some(raw) = ns.key_record() else {
+        let Some(pass) = passphrase::current(args.passphrase_file.as_deref(), "", false)? else {
+            return Ok(KeyState::Unknown);
+        };
+        let salt = args.salt.as_deref().unwrap_or(crypto::GUIDE_SALT);
+        let iterations = args
+            .iterations
+            .unwrap_or(crypto::GUIDE_ITERATIONS)
+            .clamp(1, crypto::MAX_ITERATIONS);
+        return Ok(KeyState::Usable(Key::derive(
+            pass.as_bytes(),
+            salt.as_bytes(),
+            iterations,
+        )));
+    };
+    match crypto::parse_record(&raw.to_string_lossy()) {
+        Ok(KeyRecord::Jwk) => {
+            Ok(crypto::jwk_key(&raw.to_string_lossy()).map_or(KeyState::Unknown, KeyState::Usable))
+        }
+        Ok(protected) => match passphrase::current(
+            args.passphrase_file.as_deref(),
+            &format!(
+                "the {} key in {}",
+                protected.kind(),
+                ns.key("encryption:key")
+            ),
+            true,
+        )? {
+            None => Ok(KeyState::Locked),
+            Some(pass) => crypto::unlock(&protected, pass.as_bytes())
+                .map(KeyState::Usable)
+                .map_err(|_| {
+                    MeshError::Crypto(format!(
+                        "wrong passphrase for {}; nothing was checked",
+                        ns.key("encryption:key")
+                    ))
+                    .into()
+                }),
+        },
+        Err(_) => Ok(KeyState::Unknown),
     }
 }

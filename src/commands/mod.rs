@@ -14,6 +14,7 @@ mod score;
 mod secrets;
 mod show;
 mod stats;
+mod validate;
 mod write;
 
 use std::ffi::OsString;
@@ -63,6 +64,7 @@ where
         Command::Export(args) => export::run(&settings, &args),
         Command::Import(args) => import::run(&settings, &args),
         Command::Secrets(args) => secrets::run(&settings, &args),
+        Command::Validate(args) => validate::run(&settings, &args),
         Command::ReEncrypt(args) => reencrypt::run(&settings, &args),
         Command::Completions(args) => completions::run(&args),
     }

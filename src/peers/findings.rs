@@ -22,7 +22,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(
+    pub fn new(
         severity: Severity,
         code: &'static str,
         key: impl Into<String>,

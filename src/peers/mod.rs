@@ -10,6 +10,7 @@ pub mod query;
 pub mod record;
 pub mod score;
 pub mod stats;
+pub mod validate;
 
 pub use namespace::{Namespace, Peer};
 pub use record::PeerView;

@@ -1,0 +1,65 @@
+//! `meshpeers validate`: findings with stable codes; exit 1 when there are errors.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::ValidateArgs;
+use crate::error::exit;
+use crate::output;
+use crate::peers::Namespace;
+use crate::peers::findings::{Finding, Severity};
+use crate::peers::validate;
+use crate::settings::Settings;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    findings: &'a [Finding],
+    errors: usize,
+    warnings: usize,
+    infos: usize,
+}
+
+pub fn run(settings: &Settings, args: &ValidateArgs) -> Result<u8> {
+    let store = settings.open_store()?;
+    let ns = Namespace::new(&store.area, &settings.prefix);
+    let key = super::keys::key_state(&ns, &args.key)?;
+    let findings = validate::validate(&ns, settings.now, &key);
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let report = Report {
+        findings: &findings,
+        errors: count(Severity::Error),
+        warnings: count(Severity::Warning),
+        infos: count(Severity::Info),
+    };
+    if settings.json {
+        output::print_json(&report)?;
+    } else {
+        if !findings.is_empty() {
+            let mut t = output::table(["SEVERITY", "CODE", "KEY", "MESSAGE"]);
+            for f in &findings {
+                t.add_row([
+                    format!("{:?}", f.severity).to_lowercase(),
+                    f.code.to_owned(),
+                    output::escape(&f.key).into_owned(),
+                    output::escape(&f.message).into_owned(),
+                ]);
+            }
+            output::print(t)?;
+        }
+        output::print(format!(
+            "{}: {} error{}, {} warning{}, {} info",
+            store.location,
+            report.errors,
+            if report.errors == 1 { "" } else { "s" },
+            report.warnings,
+            if report.warnings == 1 { "" } else { "s" },
+            report.infos
+        ))?;
+    }
+    let failing = report.errors > 0 || (args.strict && report.warnings > 0);
+    Ok(if failing {
+        exit::FINDINGS
+    } else {
+        exit::SUCCESS
+    })
+}
