@@ -121,6 +121,7 @@ pub enum Command {
     Import(ImportArgs),
     Secrets(SecretsArgs),
     Validate(ValidateArgs),
+    Repair(RepairArgs),
     ReEncrypt(ReEncryptArgs),
     Completions(CompletionsArgs),
 }
@@ -615,6 +616,44 @@ pub struct ValidateArgs {
 
     #[command(flatten)]
     pub key: KeyArgs,
+}
+
+/// Fix what can be fixed without guessing and move what cannot be used into a quarantine file
+/// (a meshpeers backup of the raw strings, importable), so that `validate` finds no errors.
+///
+/// Fixes: the index rebuilt from the usable records (duplicates, dangling and invalid entries
+/// dropped; unindexed records added), metadata recomputed (created when missing), a missing
+/// reconnectionAttempts written as 0, display names sanitised (`<`, `>` and control characters
+/// removed, cut to 50 UTF-16 units), a missing schema version written as 1.0.0, plaintext
+/// secrets encrypted under the store's key (a JWK created as the app would when there is
+/// none), expired blacklists cleared with --clear-expired, IP addresses anonymised (/24, /48)
+/// with --anonymize-ips. Quarantined (removed from the store, kept in the quarantine file):
+/// records that are not JSON objects, lack a peerId or name another one, or hold values of
+/// the wrong type or impossible values; an unusable key record or metadata. A record whose
+/// encryptedSecret does not decrypt keeps its place with the secret set to null; its original
+/// goes to the quarantine file. A second repair changes nothing.
+///
+/// JSON (`--json`): {dryRun, actions:[…], backup, keys:{written, deleted}, warnings,
+/// quarantine}.
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// Replace full IP addresses by their /24 (IPv4) or /48 (IPv6) network.
+    #[arg(long)]
+    pub anonymize_ips: bool,
+
+    /// Clear blacklists that have ended (as `unblacklist --expired`).
+    #[arg(long)]
+    pub clear_expired: bool,
+
+    /// Write the quarantine file here instead of beside the store.
+    #[arg(long, value_name = "FILE")]
+    pub quarantine: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 /// Print a shell completion script.

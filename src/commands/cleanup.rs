@@ -65,6 +65,7 @@ pub fn run(settings: &Settings, args: &CleanupArgs) -> Result<u8> {
             changes,
             warnings: warnings.into_iter().map(|w| w.0).collect(),
             done: "removed",
+            quarantine: None,
         }
     };
     write::apply(settings, &mut store, &args.write, plan)

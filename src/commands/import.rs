@@ -241,6 +241,7 @@ fn replace(ns: &Namespace, backup: &Backup, whole: bool, now: f64) -> Plan {
         changes,
         warnings: warnings.into_iter().map(|w| w.0).collect(),
         done: "imported",
+        quarantine: None,
     }
 }
 
@@ -385,6 +386,7 @@ fn merge(ns: &Namespace, backup: &Backup, location: &str, now: f64) -> Result<Pl
         changes,
         warnings: warnings.into_iter().map(|w| w.0).collect(),
         done: "imported",
+        quarantine: None,
     })
 }
 

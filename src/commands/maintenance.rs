@@ -90,6 +90,7 @@ pub fn remove(settings: &Settings, args: &RemoveArgs) -> Result<u8> {
             changes,
             warnings: warnings.into_iter().map(|w| w.0).collect(),
             done: "removed",
+            quarantine: None,
         }
     };
     write::apply(settings, &mut store, &args.write, plan)
@@ -139,6 +140,7 @@ pub fn clear(settings: &Settings, args: &ClearArgs) -> Result<u8> {
             changes,
             warnings: warnings.into_iter().map(|w| w.0).collect(),
             done: "removed",
+            quarantine: None,
         }
     };
     write::apply(settings, &mut store, &args.write, plan)
@@ -243,6 +245,7 @@ pub fn unblacklist(settings: &Settings, args: &UnblacklistArgs) -> Result<u8> {
             changes,
             warnings: warnings.into_iter().map(|w| w.0).collect(),
             done: "unblacklisted",
+            quarantine: None,
         }
     };
     write::apply(settings, &mut store, &args.write, plan)

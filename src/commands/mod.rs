@@ -10,6 +10,7 @@ mod keys;
 mod list;
 mod maintenance;
 mod reencrypt;
+mod repair;
 mod score;
 mod secrets;
 mod show;
@@ -65,6 +66,7 @@ where
         Command::Import(args) => import::run(&settings, &args),
         Command::Secrets(args) => secrets::run(&settings, &args),
         Command::Validate(args) => validate::run(&settings, &args),
+        Command::Repair(args) => repair::run(&settings, &args),
         Command::ReEncrypt(args) => reencrypt::run(&settings, &args),
         Command::Completions(args) => completions::run(&args),
     }

@@ -133,6 +133,7 @@ pub fn run(settings: &Settings, args: &ReEncryptArgs) -> Result<u8> {
             changes,
             warnings,
             done: "re-encrypted",
+            quarantine: None,
         }
     };
     write::apply(settings, &mut store, &args.write, plan)

@@ -48,6 +48,9 @@ pub struct Report {
     pub previous_directory: Option<String>,
     pub keys: KeyChanges,
     pub warnings: Vec<String>,
+    /// `repair`'s quarantine file (unusable entries, importable), when one was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<String>,
 }
 
 /// A planned change, ready to be applied.
@@ -59,6 +62,8 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Past-tense verb for the summary ("removed", "unblacklisted", "imported").
     pub done: &'static str,
+    /// Entries to keep in a quarantine file before the change (`repair`): (path, text).
+    pub quarantine: Option<(std::path::PathBuf, String)>,
 }
 
 /// Asks on a terminal, else requires --yes. A dry run needs no confirmation.
@@ -92,6 +97,7 @@ pub fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, plan: Pla
         changes,
         warnings,
         done,
+        quarantine,
     } = plan;
     let changes = changes.without_noops(&store.area);
     let mut keys = KeyChanges::default();
@@ -110,6 +116,7 @@ pub fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, plan: Pla
         previous_directory: None,
         keys,
         warnings,
+        quarantine: None,
     };
     if !args.dry_run && !changes.is_empty() {
         store.check_writable()?;
@@ -129,13 +136,17 @@ pub fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, plan: Pla
             backup::write_new(&path, &b.render())?;
             report.backup = Some(path.display().to_string());
         }
+        if let Some((path, text)) = &quarantine {
+            backup::write_new(path, text)?;
+            report.quarantine = Some(path.display().to_string());
+        }
         let expected = changes.applied_to(&store.area);
         let kept = match store.save(&changes) {
             Ok(kept) => kept,
             Err(e) => {
                 // Nothing changed, so the backup just written is not needed: leave no trace.
-                if let Some(b) = &report.backup {
-                    let _ = std::fs::remove_file(b);
+                for f in [&report.backup, &report.quarantine].into_iter().flatten() {
+                    let _ = std::fs::remove_file(f);
                 }
                 return Err(e.context("the store was not changed"));
             }
@@ -245,6 +256,12 @@ fn print_human(settings: &Settings, store: &Store, r: &Report, done: &str) -> Re
                 ));
             }
             None => lines.push("no backup was written (--no-backup)".into()),
+        }
+        if let Some(q) = &r.quarantine {
+            lines.push(format!(
+                "unusable entries were moved to {} (a meshpeers backup: nothing is lost)",
+                shell_word(q)
+            ));
         }
         if let Some(p) = &r.previous_directory {
             lines.push(format!(

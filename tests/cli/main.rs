@@ -4,6 +4,7 @@ mod app_ops;
 mod bad_input;
 mod chromium;
 mod cleanup_trees;
+mod corrupt;
 mod docs;
 mod export;
 mod fixtures;

@@ -1,0 +1,305 @@
+//! `meshpeers repair`: fix what can be fixed without guessing; quarantine the rest.
+
+use std::collections::{BTreeSet, HashSet};
+
+use anyhow::Result;
+use serde_json::Value;
+
+use super::write::{self, Action, Plan};
+use crate::backup::{self, Backup};
+use crate::cli::RepairArgs;
+use crate::crypto;
+use crate::jsstring::JsString;
+use crate::peers::edit::{Draft, set_members};
+use crate::peers::findings::Severity;
+use crate::peers::jsval::{to_number, truthy};
+use crate::peers::namespace::{Index, parse_index};
+use crate::peers::validate::{self, KeyState, NAME_MAX};
+use crate::peers::{Namespace, PeerView};
+use crate::settings::Settings;
+use crate::store::Area;
+
+/// Record errors that no fix can undo without guessing: the record goes to quarantine.
+const UNUSABLE: &[&str] = &[
+    "record-unreadable",
+    "record-not-object",
+    "peer-id-missing",
+    "peer-id-mismatch",
+    "field-type",
+    "field-missing",
+    "count-negative",
+    "successful-exceeds-total",
+    "success-rate-range",
+    "attempts-range",
+    "timestamp-future",
+];
+
+pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
+    let mut store = settings.open_store()?;
+    let plan = {
+        let ns = Namespace::new(&store.area, &settings.prefix);
+        let key_state = super::keys::key_state(&ns, &args.key)?;
+        let findings = validate::validate(&ns, settings.now, &key_state);
+        let errors_at = |key: &str, codes: &[&str]| {
+            findings
+                .iter()
+                .any(|f| f.severity == Severity::Error && f.key == key && codes.contains(&f.code))
+        };
+        let mut draft = Draft::new(&ns);
+        let mut actions = Vec::new();
+        let mut quarantined: Vec<(JsString, JsString)> = Vec::new();
+        let mut act = |id: &str, action: &'static str, rule: &str, reason: String| {
+            actions.push(Action {
+                peer_id: id.to_owned(),
+                display_name: None,
+                action,
+                rule: rule.to_owned(),
+                rules: Vec::new(),
+                reason,
+            });
+        };
+
+        // The key for plaintext secrets: the store's, or a new JWK as the app would make.
+        let mut key = match key_state {
+            KeyState::Usable(k) => Some(k),
+            _ => None,
+        };
+        let key_record_unusable = errors_at(
+            &ns.key("encryption:key").to_string(),
+            &["key-record-unusable"],
+        );
+        if key_record_unusable {
+            let k = ns.key("encryption:key");
+            quarantined.push((k.clone(), ns.area[&k].clone()));
+            draft.delete(k.clone());
+            act(
+                "-",
+                "quarantine",
+                "key-record-unusable",
+                format!("{k} is unusable; moved to the quarantine file"),
+            );
+        }
+        let needs_key = ns
+            .records()
+            .any(|(_, raw)| PeerView::parse(raw).is_ok_and(|v| truthy(v.shared_secret.as_ref())));
+        if needs_key && key.is_none() && (ns.key_record().is_none() || key_record_unusable) {
+            let (k, record) = crypto::new_record(crypto::NewKind::Jwk, b"", 1);
+            draft.put(ns.key("encryption:key"), JsString::from(record.as_str()));
+            act(
+                "-",
+                "create-key",
+                "secret-plaintext",
+                "a new AES key (JWK) for plaintext secrets, as the app creates one".into(),
+            );
+            key = Some(k);
+        }
+
+        // Records: quarantine the unusable, fix the rest in place.
+        let mut usable: HashSet<String> = HashSet::new();
+        for (id, raw) in ns.records() {
+            let id = id.to_string();
+            let rkey = ns.peer_key(&id);
+            if errors_at(&rkey.to_string(), UNUSABLE) {
+                let why: Vec<String> = findings
+                    .iter()
+                    .filter(|f| f.key == rkey.to_string() && UNUSABLE.contains(&f.code))
+                    .map(|f| f.message.clone())
+                    .collect();
+                quarantined.push((rkey.clone(), raw.clone()));
+                draft.delete(rkey);
+                act(&id, "quarantine", "unusable", why.join("; "));
+                continue;
+            }
+            let Ok(view) = PeerView::parse(raw) else {
+                continue;
+            };
+            usable.insert(id.clone());
+            let mut updates: Vec<(&str, String)> = Vec::new();
+            let mut why = Vec::new();
+            if view.reconnection_attempts.is_none() {
+                updates.push(("reconnectionAttempts", "0".into()));
+                why.push("reconnectionAttempts missing → 0".to_owned());
+            }
+            if let Some(name) = view.display_name() {
+                let clean = sanitize_name(name);
+                if clean != name {
+                    updates.push(("displayName", JsString::from(clean).to_json()));
+                    why.push("displayName sanitised".to_owned());
+                }
+            }
+            if args.anonymize_ips {
+                if let Some(ip) = view.last_known_ip.as_ref().and_then(Value::as_str) {
+                    if let Some(anon) = validate::is_full_ip(ip)
+                        .then(|| validate::anonymize_ip(ip))
+                        .flatten()
+                    {
+                        updates.push(("lastKnownIP", JsString::from(anon).to_json()));
+                        why.push("lastKnownIP anonymised".to_owned());
+                    }
+                }
+            }
+            if args.clear_expired {
+                let bl = view.blacklist_until.as_ref();
+                if truthy(bl) && to_number(bl) < settings.now {
+                    updates.push(("blacklistUntil", "null".into()));
+                    updates.push(("reconnectionAttempts", "0".into()));
+                    why.push("expired blacklist cleared".to_owned());
+                }
+            }
+            if errors_at(&rkey.to_string(), &["secret-undecryptable"]) {
+                quarantined.push((rkey.clone(), raw.clone()));
+                updates.push(("encryptedSecret", "null".into()));
+                why.push("encryptedSecret does not decrypt: set to null (original in the quarantine file)".to_owned());
+            }
+            if let (Some(plain), Some(k)) = (
+                view.shared_secret
+                    .as_ref()
+                    .filter(|v| truthy(Some(v)))
+                    .and_then(Value::as_str),
+                &key,
+            ) {
+                updates.push((
+                    "encryptedSecret",
+                    JsString::from(crypto::encrypt(k, plain)).to_json(),
+                ));
+                updates.push(("sharedSecret", "null".into()));
+                why.push("plaintext sharedSecret encrypted".to_owned());
+            }
+            if updates.is_empty() {
+                continue;
+            }
+            // The last update of a member wins (a cleared blacklist resets attempts).
+            let mut seen = BTreeSet::new();
+            let mut merged: Vec<(&str, String)> = Vec::new();
+            for (name, value) in updates.into_iter().rev() {
+                if seen.insert(name) {
+                    merged.push((name, value));
+                }
+            }
+            merged.reverse();
+            if let Some(new) = set_members(raw, &merged) {
+                draft.put(rkey, new);
+                act(&id, "fix", "repair", why.join("; "));
+            }
+        }
+
+        // The index: valid entries in order, once each, then usable records it missed.
+        let index_key = ns.key("peers:index");
+        let mut ids: Vec<String> = Vec::new();
+        let mut listed = HashSet::new();
+        if let Index::Ids { ids: old, .. } = &ns.index {
+            for id in old {
+                if usable.contains(id) && listed.insert(id.clone()) {
+                    ids.push(id.clone());
+                }
+            }
+        }
+        for (id, _) in ns.records() {
+            let id = id.to_string();
+            if usable.contains(&id) && listed.insert(id.clone()) {
+                ids.push(id);
+            }
+        }
+        let new_index = JsString::from(serde_json::to_string(&ids)?);
+        let index_ok = match ns.area.get(&index_key).map(parse_index) {
+            Some(Index::Ids {
+                ids: old,
+                skipped: 0,
+            }) => old == ids,
+            None => ids.is_empty(),
+            _ => false,
+        };
+        if !index_ok {
+            if let Some(raw) = ns.area.get(&index_key) {
+                if matches!(ns.index, Index::Unreadable(_)) {
+                    quarantined.push((index_key.clone(), raw.clone()));
+                }
+            }
+            draft.put(index_key.clone(), new_index);
+            act(
+                "-",
+                "fix",
+                "index",
+                format!(
+                    "{index_key} rebuilt from the usable records ({} peers)",
+                    ids.len()
+                ),
+            );
+        }
+        // Metadata: an unreadable one is quarantined and made again.
+        let meta_key = ns.key("peers:metadata");
+        if let Some(raw) = ns.area.get(&meta_key) {
+            if ns.metadata().is_none() {
+                quarantined.push((meta_key.clone(), raw.clone()));
+                draft.delete(meta_key.clone());
+                act(
+                    "-",
+                    "quarantine",
+                    "metadata-unreadable",
+                    format!("{meta_key} is not a JSON object; made again"),
+                );
+            }
+        }
+        if ns.schema_version().is_none() && !ids.is_empty() {
+            draft.put(ns.key("schema:version"), JsString::from(validate_schema()));
+            act(
+                "-",
+                "fix",
+                "schema-version-missing",
+                "schema version written as the app writes it (1.0.0)".into(),
+            );
+        }
+        let touch = !ids.is_empty() || ns.area.contains_key(&meta_key);
+        let (changes, warnings) = draft.finish(touch, None, settings.now);
+        let quarantine = (!quarantined.is_empty()).then(|| {
+            let path = match (&args.quarantine, store.path()) {
+                (Some(p), _) => p.clone(),
+                (None, Some(p)) => backup::default_path(p, "quarantine"),
+                (None, None) => std::path::PathBuf::from("meshpeers-quarantine.json"),
+            };
+            let mut area = Area::new();
+            for (k, v) in quarantined {
+                area.insert(k, v);
+            }
+            let b = Backup::of_namespace(
+                &area,
+                &settings.prefix,
+                store.origin.as_deref(),
+                &store.location,
+                "repair (quarantine)",
+            );
+            (path, b.render())
+        });
+        Plan {
+            command: "repair".into(),
+            actions,
+            changes,
+            warnings: warnings.into_iter().map(|w| w.0).collect(),
+            done: "repaired",
+            quarantine,
+        }
+    };
+    write::apply(settings, &mut store, &args.write, plan)
+}
+
+fn validate_schema() -> &'static str {
+    crate::peers::findings::KNOWN_SCHEMA_VERSIONS[0]
+}
+
+/// `<`, `>` and control characters removed, then cut to `NAME_MAX` UTF-16 units (never inside
+/// a surrogate pair).
+pub fn sanitize_name(name: &str) -> String {
+    let mut out = String::new();
+    let mut units = 0;
+    for c in name
+        .chars()
+        .filter(|c| *c != '<' && *c != '>' && !c.is_control())
+    {
+        if units + c.len_utf16() > NAME_MAX {
+            break;
+        }
+        units += c.len_utf16();
+        out.push(c);
+    }
+    out
+}

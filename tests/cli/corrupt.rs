@@ -1,0 +1,540 @@
+//! The project's corrupted-store corpus (`fixtures/corrupt/<fault>.json`, made here from a
+//! clean four-peer store with one fault each): `validate` reports each fault with its code,
+//! `repair` clears every error (and the warnings it fixes), keeps every other record byte for
+//! byte, puts unusable entries in the quarantine file, and a second repair changes nothing.
+//! `MESHPEERS_BLESS=1 cargo test` regenerates the files.
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use meshpeers::jsstring::JsString;
+use meshpeers::store::{Area, render_flat};
+use serde_json::{Value, json};
+
+use crate::support::{TestEnv, check_or_bless, local_storage, run};
+
+const NOW: f64 = 1_795_176_000_000.0;
+const KEY: [u8; 32] = [7; 32];
+
+fn ciphertext(plain: &str, iv: u8) -> String {
+    let cipher = Aes256Gcm::new_from_slice(&KEY).unwrap();
+    let iv = [iv; 12];
+    let mut out = iv.to_vec();
+    out.extend(
+        cipher
+            .encrypt(Nonce::from_slice(&iv), plain.as_bytes())
+            .unwrap(),
+    );
+    base64::engine::general_purpose::STANDARD.encode(out)
+}
+
+/// A ciphertext with one base64 character changed: the tag no longer matches.
+fn tampered() -> String {
+    let mut c = ciphertext("secret-2", 2);
+    let ch = if &c[20..21] == "A" { "B" } else { "A" };
+    c.replace_range(20..21, ch);
+    c
+}
+
+fn peer(id: &str, i: i64) -> Value {
+    json!({
+        "peerId": id, "userId": id, "displayName": format!("Peer {i}"),
+        "firstSeen": NOW as i64 - 9_000_000, "lastSeen": NOW as i64 - 1000 * i,
+        "lastConnected": NOW as i64 - 2000 * i, "publicKey": null,
+        "encryptedSecret": if i % 2 == 0 { Value::from(ciphertext(&format!("secret-{i}"), i as u8)) } else { Value::Null },
+        "sharedSecret": null, "lastKnownIP": null, "iceServers": [], "cachedCandidates": [],
+        "connectionQuality": {"latency": 40 + i, "successRate": 0.75, "connectionType": "host",
+                              "lastMeasured": NOW as i64 - 5000, "totalConnections": 8,
+                              "successfulConnections": 6, "avgUptime": 700},
+        "reconnectionAttempts": 0, "blacklistUntil": null, "metadata": {}, "dataVersion": "1.0.0"
+    })
+}
+
+const IDS: [&str; 4] = ["peer-a", "peer-b", "peer-c", "peer-d"];
+
+/// The clean store: four peers, two secrets under a JWK, metadata in step.
+fn base() -> Vec<(String, String)> {
+    let mut out = vec![("theme".to_owned(), "dark".to_owned())];
+    let records: Vec<(String, String)> = IDS
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            (
+                format!("mesh:peer:{id}"),
+                peer(id, i as i64 + 1).to_string(),
+            )
+        })
+        .collect();
+    let size: usize = records
+        .iter()
+        .map(|(_, v)| 2 * v.encode_utf16().count())
+        .sum();
+    out.push((
+        "mesh:peers:index".into(),
+        serde_json::to_string(&IDS).unwrap(),
+    ));
+    out.extend(records);
+    out.push((
+        "mesh:peers:metadata".into(),
+        json!({"lastCleanup": NOW as i64, "totalPeers": 4, "estimatedSize": size,
+               "statistics": {"totalReconnections": 0, "successfulReconnections": 0, "failedReconnections": 0}})
+        .to_string(),
+    ));
+    out.push(("mesh:schema:version".into(), "1.0.0".into()));
+    let k = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(KEY);
+    out.push((
+        "mesh:encryption:key".into(),
+        format!(r#"{{"alg":"A256GCM","ext":true,"k":"{k}","key_ops":["encrypt","decrypt"],"kty":"oct"}}"#),
+    ));
+    out
+}
+
+type Store = Vec<(String, String)>;
+
+fn set(s: &mut Store, key: &str, value: Option<String>) {
+    match (s.iter().position(|(k, _)| k == key), value) {
+        (Some(i), Some(v)) => s[i].1 = v,
+        (Some(i), None) => {
+            s.remove(i);
+        }
+        (None, Some(v)) => s.push((key.into(), v)),
+        (None, None) => {}
+    }
+}
+
+/// peer-b's record with one member changed (or removed with `Value::Null` + `remove`).
+fn edit_b(s: &mut Store, f: impl Fn(&mut serde_json::Map<String, Value>)) {
+    let key = "mesh:peer:peer-b";
+    let mut rec: serde_json::Map<String, Value> =
+        serde_json::from_str(&s.iter().find(|(k, _)| k == key).unwrap().1).unwrap();
+    f(&mut rec);
+    set(s, key, Some(Value::Object(rec).to_string()));
+}
+
+struct Fault {
+    name: &'static str,
+    code: &'static str,
+    severity: &'static str,
+    /// The key whose raw value must land in the quarantine file.
+    quarantined: Option<&'static str>,
+    /// Repair flags this fault needs.
+    flags: &'static [&'static str],
+    apply: fn(&mut Store),
+}
+
+const B: &str = "mesh:peer:peer-b";
+
+fn faults() -> Vec<Fault> {
+    fn f(
+        name: &'static str,
+        code: &'static str,
+        severity: &'static str,
+        quarantined: Option<&'static str>,
+        apply: fn(&mut Store),
+    ) -> Fault {
+        Fault {
+            name,
+            code,
+            severity,
+            quarantined,
+            flags: &[],
+            apply,
+        }
+    }
+    vec![
+        f(
+            "index-not-json",
+            "index-unreadable",
+            "error",
+            Some("mesh:peers:index"),
+            |s| set(s, "mesh:peers:index", Some("[\"peer-a\",".into())),
+        ),
+        f(
+            "index-not-array",
+            "index-unreadable",
+            "error",
+            Some("mesh:peers:index"),
+            |s| set(s, "mesh:peers:index", Some("{\"peer-a\":1}".into())),
+        ),
+        f("index-missing", "index-missing", "error", None, |s| {
+            set(s, "mesh:peers:index", None)
+        }),
+        f(
+            "index-entry-invalid",
+            "index-entry-invalid",
+            "error",
+            None,
+            |s| {
+                set(
+                    s,
+                    "mesh:peers:index",
+                    Some(r#"["peer-a",null,"peer-b","peer-c",{"x":1},"peer-d"]"#.into()),
+                )
+            },
+        ),
+        f("index-duplicate", "index-duplicate", "error", None, |s| {
+            set(
+                s,
+                "mesh:peers:index",
+                Some(r#"["peer-a","peer-b","peer-a","peer-c","peer-d"]"#.into()),
+            )
+        }),
+        f("record-missing", "record-missing", "error", None, |s| {
+            set(
+                s,
+                "mesh:peers:index",
+                Some(r#"["peer-a","peer-b","peer-c","peer-d","ghost"]"#.into()),
+            )
+        }),
+        f(
+            "record-not-indexed",
+            "record-not-indexed",
+            "error",
+            None,
+            |s| {
+                set(
+                    s,
+                    "mesh:peers:index",
+                    Some(r#"["peer-a","peer-c","peer-d"]"#.into()),
+                )
+            },
+        ),
+        f(
+            "record-not-json",
+            "record-unreadable",
+            "error",
+            Some(B),
+            |s| set(s, B, Some("{\"peerId\":\"peer-b\",".into())),
+        ),
+        f("record-empty", "record-unreadable", "error", Some(B), |s| {
+            set(s, B, Some(String::new()))
+        }),
+        f(
+            "record-not-object",
+            "record-not-object",
+            "error",
+            Some(B),
+            |s| set(s, B, Some("[1,2,3]".into())),
+        ),
+        f(
+            "peer-id-missing",
+            "peer-id-missing",
+            "error",
+            Some(B),
+            |s| {
+                edit_b(s, |r| {
+                    r.shift_remove("peerId");
+                })
+            },
+        ),
+        f(
+            "peer-id-mismatch",
+            "peer-id-mismatch",
+            "error",
+            Some(B),
+            |s| {
+                edit_b(s, |r| {
+                    r.insert("peerId".into(), json!("peer-z"));
+                })
+            },
+        ),
+        f("last-seen-text", "field-type", "error", Some(B), |s| {
+            edit_b(s, |r| {
+                r.insert("lastSeen".into(), json!("yesterday"));
+            })
+        }),
+        f("quality-text", "field-type", "error", Some(B), |s| {
+            edit_b(s, |r| {
+                r.insert("connectionQuality".into(), json!("good"));
+            })
+        }),
+        f(
+            "last-seen-missing",
+            "field-missing",
+            "error",
+            Some(B),
+            |s| {
+                edit_b(s, |r| {
+                    r.shift_remove("lastSeen");
+                })
+            },
+        ),
+        f("count-negative", "count-negative", "error", Some(B), |s| {
+            edit_b(s, |r| {
+                r["connectionQuality"]["totalConnections"] = json!(-3);
+            })
+        }),
+        f(
+            "successful-exceeds-total",
+            "successful-exceeds-total",
+            "error",
+            Some(B),
+            |s| {
+                edit_b(s, |r| {
+                    r["connectionQuality"]["successfulConnections"] = json!(12);
+                })
+            },
+        ),
+        f(
+            "success-rate-range",
+            "success-rate-range",
+            "error",
+            Some(B),
+            |s| {
+                edit_b(s, |r| {
+                    r["connectionQuality"]["successRate"] = json!(1.5);
+                })
+            },
+        ),
+        f("attempts-range", "attempts-range", "error", Some(B), |s| {
+            edit_b(s, |r| {
+                r.insert("reconnectionAttempts".into(), json!(500));
+            })
+        }),
+        f(
+            "timestamp-future",
+            "timestamp-future",
+            "error",
+            Some(B),
+            |s| {
+                edit_b(s, |r| {
+                    r.insert("lastSeen".into(), json!(NOW as i64 + 10 * 86_400_000));
+                })
+            },
+        ),
+        f("secret-plaintext", "secret-plaintext", "error", None, |s| {
+            edit_b(s, |r| {
+                r.insert("sharedSecret".into(), json!("in the clear"));
+            })
+        }),
+        f(
+            "secret-undecryptable",
+            "secret-undecryptable",
+            "error",
+            Some(B),
+            |s| {
+                edit_b(s, |r| {
+                    r.insert("encryptedSecret".into(), json!(tampered()));
+                })
+            },
+        ),
+        f(
+            "key-record-unusable",
+            "key-record-unusable",
+            "error",
+            Some("mesh:encryption:key"),
+            |s| {
+                set(
+                    s,
+                    "mesh:encryption:key",
+                    Some(r#"{"alg":"A256GCM","k":"AAAA","kty":"oct"}"#.into()),
+                )
+            },
+        ),
+        f(
+            "metadata-unreadable",
+            "metadata-unreadable",
+            "error",
+            Some("mesh:peers:metadata"),
+            |s| set(s, "mesh:peers:metadata", Some("oops".into())),
+        ),
+        f(
+            "metadata-out-of-step",
+            "metadata-out-of-step",
+            "warning",
+            None,
+            |s| {
+                set(
+                    s,
+                    "mesh:peers:metadata",
+                    Some(r#"{"lastCleanup":1,"totalPeers":9,"estimatedSize":0}"#.into()),
+                )
+            },
+        ),
+        f(
+            "metadata-missing",
+            "metadata-missing",
+            "warning",
+            None,
+            |s| set(s, "mesh:peers:metadata", None),
+        ),
+        f(
+            "attempts-missing",
+            "attempts-missing",
+            "warning",
+            None,
+            |s| {
+                edit_b(s, |r| {
+                    r.shift_remove("reconnectionAttempts");
+                })
+            },
+        ),
+        f("name-markup", "name-unsanitised", "warning", None, |s| {
+            edit_b(s, |r| {
+                r.insert("displayName".into(), json!("<img src=x onerror=alert(1)>"));
+            })
+        }),
+        f("name-escape", "name-unsanitised", "warning", None, |s| {
+            edit_b(s, |r| {
+                r.insert("displayName".into(), json!("\u{1b}[31mred\u{1b}[0m"));
+            })
+        }),
+        f("name-too-long", "name-too-long", "warning", None, |s| {
+            edit_b(s, |r| {
+                r.insert("displayName".into(), json!("😀".repeat(40)));
+            })
+        }),
+        Fault {
+            name: "ip-address",
+            code: "ip-address",
+            severity: "warning",
+            quarantined: None,
+            flags: &["--anonymize-ips"],
+            apply: |s| {
+                edit_b(s, |r| {
+                    r.insert(
+                        "lastKnownIP".into(),
+                        json!("2001:0db8:8111:ac5d:bf94:ba6c:e265:2d0b"),
+                    );
+                })
+            },
+        },
+        f(
+            "schema-version-missing",
+            "schema-version-missing",
+            "warning",
+            None,
+            |s| set(s, "mesh:schema:version", None),
+        ),
+    ]
+}
+
+fn render(store: &Store) -> String {
+    let area: Area = store
+        .iter()
+        .map(|(k, v)| (JsString::from(k.as_str()), JsString::from(v.as_str())))
+        .collect();
+    render_flat(&area)
+}
+
+fn codes(report: &Value) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["severity"].as_str().unwrap().to_owned(),
+                f["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn validate(s: &str) -> (i32, Value) {
+    let (code, out, err) = run([
+        "validate",
+        "--json",
+        "--now",
+        &NOW.to_string(),
+        "--store",
+        s,
+    ]);
+    assert!(code == 0 || code == 1, "{err}");
+    (code, serde_json::from_str(&out).unwrap())
+}
+
+#[test]
+fn the_clean_base_has_no_findings_but_the_key_in_the_clear() {
+    let env = TestEnv::new();
+    let store = env.write("base.json", render(&base()));
+    let (code, report) = validate(&store.display().to_string());
+    assert_eq!(code, 0);
+    assert_eq!(
+        codes(&report),
+        [("info".to_owned(), "key-in-clear".to_owned())]
+    );
+}
+
+#[test]
+fn every_fault_is_found_repaired_or_quarantined_and_repair_is_idempotent() {
+    let faults = faults();
+    assert!(faults.len() >= 25, "{} faults", faults.len());
+    let distinct: std::collections::HashSet<&str> = faults.iter().map(|f| f.code).collect();
+    assert!(distinct.len() >= 22, "{} distinct codes", distinct.len());
+    for fault in &faults {
+        let mut store = base();
+        (fault.apply)(&mut store);
+        let text = render(&store);
+        check_or_bless(&format!("fixtures/corrupt/{}.json", fault.name), &text);
+        let env = TestEnv::new();
+        let path = env.write("store.json", &text);
+        let s = path.display().to_string();
+        let ctx = fault.name;
+
+        let (code, report) = validate(&s);
+        assert!(
+            codes(&report).contains(&(fault.severity.to_owned(), fault.code.to_owned())),
+            "{ctx}: {:?}",
+            codes(&report)
+        );
+        assert_eq!(code, if fault.severity == "error" { 1 } else { 0 }, "{ctx}");
+
+        let before = local_storage(&path);
+        let mut args = vec!["repair", "--json", "--now", "1795176000000", "--store", &s];
+        args.extend(fault.flags);
+        let (rc, out, err) = run(&args);
+        assert_eq!(rc, 0, "{ctx}: {err}");
+        let done: Value = serde_json::from_str(&out).unwrap();
+        let (code, after_report) = validate(&s);
+        assert_eq!(code, 0, "{ctx}: errors left {:?}", codes(&after_report));
+        assert!(
+            !codes(&after_report).iter().any(|(_, c)| c == fault.code),
+            "{ctx}: {} still reported",
+            fault.code
+        );
+        // Every other peer record is byte-identical.
+        let after = local_storage(&path);
+        for id in IDS.iter().filter(|i| **i != "peer-b") {
+            let k = format!("mesh:peer:{id}");
+            assert_eq!(after.get(&k), before.get(&k), "{ctx}: {k} changed");
+        }
+        assert_eq!(after.get("theme"), Some(&"dark".to_owned()), "{ctx}");
+        // Unusable entries are in the quarantine file, raw.
+        match fault.quarantined {
+            Some(k) => {
+                let q = done["quarantine"].as_str().expect("a quarantine file");
+                let qtext = std::fs::read_to_string(q).unwrap();
+                let qv: Value = serde_json::from_str(&qtext).unwrap();
+                let entry = qv["entries"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|e| e[0] == k)
+                    .unwrap_or_else(|| panic!("{ctx}: {k} not quarantined"));
+                assert_eq!(
+                    entry[1].as_str(),
+                    before.get(k).map(String::as_str),
+                    "{ctx}"
+                );
+            }
+            None => assert!(done.get("quarantine").is_none(), "{ctx}: {done}"),
+        }
+        // A second repair changes nothing.
+        let snap = env.snapshot();
+        let (rc, out, _) = run(&args);
+        assert_eq!(rc, 0);
+        let again: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            again["keys"]["written"].as_array().unwrap().len(),
+            0,
+            "{ctx}: {again}"
+        );
+        assert_eq!(
+            again["keys"]["deleted"].as_array().unwrap().len(),
+            0,
+            "{ctx}"
+        );
+        assert_eq!(env.snapshot(), snap, "{ctx}: second repair wrote");
+    }
+}
