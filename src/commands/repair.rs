@@ -82,7 +82,9 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
         let needs_key = ns
             .records()
             .any(|(_, raw)| PeerView::parse(raw).is_ok_and(|v| truthy(v.shared_secret.as_ref())));
+        let mut new_key = false;
         if needs_key && key.is_none() && (ns.key_record().is_none() || key_record_unusable) {
+            new_key = true;
             let (k, record) = crypto::new_record(crypto::NewKind::Jwk, b"", 1);
             draft.put(ns.key("encryption:key"), JsString::from(record.as_str()));
             act(
@@ -146,7 +148,13 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
                     why.push("expired blacklist cleared".to_owned());
                 }
             }
-            if errors_at(&rkey.to_string(), &["secret-undecryptable"]) {
+            // Under a newly made key, no existing ciphertext can decrypt.
+            let orphaned = new_key
+                && view
+                    .encrypted_secret
+                    .as_ref()
+                    .is_some_and(|v| truthy(Some(v)));
+            if orphaned || errors_at(&rkey.to_string(), &["secret-undecryptable"]) {
                 quarantined.push((rkey.clone(), raw.clone()));
                 updates.push(("encryptedSecret", "null".into()));
                 why.push("encryptedSecret does not decrypt: set to null (original in the quarantine file)".to_owned());

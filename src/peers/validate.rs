@@ -49,7 +49,11 @@ pub fn validate(ns: &Namespace, now: f64, key: &KeyState) -> Vec<Finding> {
             Ok(view) => check_record(&mut out, &record_key, &id, &view, now, key),
             Err(why) => {
                 // Indexed records were reported by `structural`; report the others here.
-                if !out.iter().any(|f| f.key == record_key) {
+                let reported = out.iter().any(|f| {
+                    f.key == record_key
+                        && matches!(f.code, "record-unreadable" | "record-not-object")
+                });
+                if !reported {
                     out.push(Finding::new(
                         Error,
                         if why.to_string().contains("not a JSON object") {
