@@ -42,8 +42,7 @@ pub fn run(settings: &Settings, args: &CleanupArgs) -> Result<u8> {
         let has_namespace =
             !matches!(ns.index, Index::Absent) || ns.get("peers:metadata").is_some();
         let touch_metadata = has_namespace && (stale || !removals.is_empty());
-        let (changes, warnings) =
-            draft.finish(touch_metadata, stale.then_some(settings.now), settings.now);
+        let finished = draft.finish(touch_metadata, stale.then_some(settings.now), settings.now);
         let actions = removals
             .iter()
             .map(|r| Action {
@@ -59,14 +58,12 @@ pub fn run(settings: &Settings, args: &CleanupArgs) -> Result<u8> {
                 reason: r.reason.clone(),
             })
             .collect();
-        Plan {
-            command: format!("cleanup --strategy {strategy}"),
+        Plan::new(
+            format!("cleanup --strategy {strategy}"),
             actions,
-            changes,
-            warnings: warnings.into_iter().map(|w| w.0).collect(),
-            done: "removed",
-            quarantine: None,
-        }
+            finished,
+            "removed",
+        )
     };
     write::apply(settings, &mut store, &args.write, plan)
 }

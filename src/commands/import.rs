@@ -234,15 +234,12 @@ fn replace(ns: &Namespace, backup: &Backup, whole: bool, now: f64) -> Plan {
         }
         draft.put(k.clone(), v.clone());
     }
-    let (changes, warnings) = draft.finish(!whole, None, now);
-    Plan {
-        command: "import --mode replace".into(),
+    Plan::new(
+        "import --mode replace".into(),
         actions,
-        changes,
-        warnings: warnings.into_iter().map(|w| w.0).collect(),
-        done: "imported",
-        quarantine: None,
-    }
+        draft.finish(!whole, None, now),
+        "imported",
+    )
 }
 
 fn peer_action(id: String, raw: Option<&JsString>, action: &'static str, why: &str) -> Action {
@@ -379,15 +376,12 @@ fn merge(ns: &Namespace, backup: &Backup, location: &str, now: f64) -> Result<Pl
             .unwrap_or(usize::MAX)
     });
     let touch_metadata = !draft.is_empty();
-    let (changes, warnings) = draft.finish(touch_metadata, None, now);
-    Ok(Plan {
-        command: "import --mode merge".into(),
+    Ok(Plan::new(
+        "import --mode merge".into(),
         actions,
-        changes,
-        warnings: warnings.into_iter().map(|w| w.0).collect(),
-        done: "imported",
-        quarantine: None,
-    })
+        draft.finish(touch_metadata, None, now),
+        "imported",
+    ))
 }
 
 fn holds_secret(raw: &JsString) -> bool {

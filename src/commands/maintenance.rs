@@ -83,15 +83,12 @@ pub fn remove(settings: &Settings, args: &RemoveArgs) -> Result<u8> {
             .into());
         }
         let touch_metadata = !matches!(ns.index, Index::Absent);
-        let (changes, warnings) = draft.finish(touch_metadata, None, settings.now);
-        Plan {
-            command: format!("remove {}", args.ids.join(" ")),
+        Plan::new(
+            format!("remove {}", args.ids.join(" ")),
             actions,
-            changes,
-            warnings: warnings.into_iter().map(|w| w.0).collect(),
-            done: "removed",
-            quarantine: None,
-        }
+            draft.finish(touch_metadata, None, settings.now),
+            "removed",
+        )
     };
     write::apply(settings, &mut store, &args.write, plan)
 }
@@ -123,8 +120,8 @@ pub fn clear(settings: &Settings, args: &ClearArgs) -> Result<u8> {
         for suffix in ["peers:index", "peers:metadata", "encryption:key"] {
             draft.delete(ns.key(suffix));
         }
-        let (changes, warnings) = draft.finish(false, None, settings.now);
-        if !changes.is_empty() {
+        let finished = draft.finish(false, None, settings.now);
+        if !finished.0.is_empty() {
             write::confirm(
                 &args.write,
                 &format!(
@@ -134,14 +131,7 @@ pub fn clear(settings: &Settings, args: &ClearArgs) -> Result<u8> {
                 ),
             )?;
         }
-        Plan {
-            command: "clear".into(),
-            actions,
-            changes,
-            warnings: warnings.into_iter().map(|w| w.0).collect(),
-            done: "removed",
-            quarantine: None,
-        }
+        Plan::new("clear".into(), actions, finished, "removed")
     };
     write::apply(settings, &mut store, &args.write, plan)
 }
@@ -234,19 +224,16 @@ pub fn unblacklist(settings: &Settings, args: &UnblacklistArgs) -> Result<u8> {
             });
         }
         let touch_metadata = !draft.is_empty() && !matches!(ns.index, Index::Absent);
-        let (changes, warnings) = draft.finish(touch_metadata, None, now);
-        Plan {
-            command: if args.expired {
+        Plan::new(
+            if args.expired {
                 "unblacklist --expired".into()
             } else {
                 format!("unblacklist {}", args.ids.join(" "))
             },
             actions,
-            changes,
-            warnings: warnings.into_iter().map(|w| w.0).collect(),
-            done: "unblacklisted",
-            quarantine: None,
-        }
+            draft.finish(touch_metadata, None, now),
+            "unblacklisted",
+        )
     };
     write::apply(settings, &mut store, &args.write, plan)
 }

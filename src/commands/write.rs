@@ -66,6 +66,25 @@ pub struct Plan {
     pub quarantine: Option<(std::path::PathBuf, String)>,
 }
 
+impl Plan {
+    /// A plan from a finished draft (its changes and the warnings it raised).
+    pub fn new(
+        command: String,
+        actions: Vec<Action>,
+        (changes, warnings): (ChangeSet, Vec<crate::peers::edit::DraftWarning>),
+        done: &'static str,
+    ) -> Plan {
+        Plan {
+            command,
+            actions,
+            changes,
+            warnings: warnings.into_iter().map(|w| w.0).collect(),
+            done,
+            quarantine: None,
+        }
+    }
+}
+
 /// Asks on a terminal, else requires --yes. A dry run needs no confirmation.
 pub fn confirm(args: &WriteArgs, question: &str) -> Result<()> {
     if args.yes || args.dry_run {
