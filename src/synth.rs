@@ -50,7 +50,11 @@ pub fn generate(opts: &SynthOptions) -> Area {
         area.insert(JsString::from(k), JsString::from(v));
     };
     put(&mut area, "theme", "dark".into());
-    put(&mut area, "mesh:schema:version", "1.0.0".into());
+    put(
+        &mut area,
+        "mesh:schema:version",
+        crate::peers::SCHEMA_VERSION.into(),
+    );
     let mut ids = Vec::with_capacity(opts.peers);
     let mut total_size = 0u64;
     for i in 0..opts.peers {
@@ -202,7 +206,7 @@ fn peer_record(rng: &mut ChaCha8Rng, i: usize, id: &str, now: f64) -> Value {
             "avgUptime": rng.random_range(0..3000)
         },
         "metadata": {"connectedAt": last_seen},
-        "dataVersion": "1.0.0",
+        "dataVersion": crate::peers::SCHEMA_VERSION,
         "reconnectionCredentials": {
             "ourOffer": {"type": "offer", "sdp": our_offer},
             "theirAnswer": {"type": "answer", "sdp": their_answer},

@@ -113,10 +113,7 @@ fn app_format(ns: &Namespace, now: f64) -> Result<String> {
         peers.push(Value::Object(rec));
     }
     let mut out = Map::new();
-    out.insert(
-        "version".into(),
-        Value::from(crate::peers::findings::KNOWN_SCHEMA_VERSIONS[0]),
-    );
+    out.insert("version".into(), Value::from(crate::peers::SCHEMA_VERSION));
     out.insert("exportDate".into(), crate::output::json_num(now));
     out.insert("peers".into(), Value::Array(peers));
     Ok(format!(

@@ -103,7 +103,7 @@ fn from_app_export(
     }
     let data: AppExport = serde_json::from_str(text)
         .map_err(|e| MeshError::invalid(file, format!("not the app's exportData() shape: {e}")))?;
-    if data.version.as_ref().and_then(Value::as_str) != Some("1.0.0") {
+    if data.version.as_ref().and_then(Value::as_str) != Some(crate::peers::SCHEMA_VERSION) {
         warnings.push(format!(
             "{file}: export version {} differs from the app's 1.0.0 (imported anyway, as the app does)",
             data.version.map_or("(none)".into(), |v| v.to_string())
@@ -151,7 +151,10 @@ fn from_app_export(
             );
             rec.shift_remove("sharedSecret");
         }
-        rec.insert("dataVersion".into(), Value::from("1.0.0"));
+        rec.insert(
+            "dataVersion".into(),
+            Value::from(crate::peers::SCHEMA_VERSION),
+        );
         let text = serde_json::to_string(&Value::Object(rec as Map<String, Value>))?;
         entries.push((ns.peer_key(&id), JsString::from(text)));
         if !ids.contains(&id) {
@@ -244,9 +247,7 @@ fn replace(ns: &Namespace, backup: &Backup, whole: bool, now: f64) -> Plan {
 
 fn peer_action(id: String, raw: Option<&JsString>, action: &'static str, why: &str) -> Action {
     Action {
-        display_name: raw
-            .and_then(|r| PeerView::parse(r).ok())
-            .and_then(|v| v.display_name().map(str::to_owned)),
+        display_name: raw.and_then(write::display_name),
         peer_id: id,
         action,
         rule: format!("import-{action}"),

@@ -18,8 +18,7 @@ use crate::settings::Settings;
 use crate::time::duration_short;
 
 fn display_name(raw: Option<&JsString>) -> Option<String> {
-    raw.and_then(|r| PeerView::parse(r).ok())
-        .and_then(|v| v.display_name().map(str::to_owned))
+    raw.and_then(write::display_name)
 }
 
 pub fn remove(settings: &Settings, args: &RemoveArgs) -> Result<u8> {

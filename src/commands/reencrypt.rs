@@ -99,9 +99,7 @@ pub fn run(settings: &Settings, args: &ReEncryptArgs) -> Result<u8> {
             draft.put(ns.peer_key(id), new);
             actions.push(Action {
                 peer_id: id.clone(),
-                display_name: PeerView::parse(raw)
-                    .ok()
-                    .and_then(|v| v.display_name().map(str::to_owned)),
+                display_name: write::display_name(raw),
                 action: "re-encrypt",
                 rule: "rotate".into(),
                 rules: Vec::new(),

@@ -249,7 +249,10 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
             }
         }
         if ns.schema_version().is_none() && !ids.is_empty() {
-            draft.put(ns.key("schema:version"), JsString::from(validate_schema()));
+            draft.put(
+                ns.key("schema:version"),
+                JsString::from(crate::peers::SCHEMA_VERSION),
+            );
             act(
                 "-",
                 "fix",
@@ -288,10 +291,6 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
         }
     };
     write::apply(settings, &mut store, &args.write, plan)
-}
-
-fn validate_schema() -> &'static str {
-    crate::peers::findings::KNOWN_SCHEMA_VERSIONS[0]
 }
 
 /// `<`, `>` and control characters removed, then cut to `NAME_MAX` UTF-16 units (never inside

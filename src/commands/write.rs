@@ -9,9 +9,18 @@ use serde::Serialize;
 use crate::backup::{self, Backup};
 use crate::cli::WriteArgs;
 use crate::error::{MeshError, exit};
+use crate::jsstring::JsString;
 use crate::output;
+use crate::peers::PeerView;
 use crate::settings::Settings;
 use crate::store::{ChangeSet, Store};
+
+/// The display name of a raw record, for a plan line (none when unreadable or absent).
+pub fn display_name(raw: &JsString) -> Option<String> {
+    PeerView::parse(raw)
+        .ok()
+        .and_then(|v| v.display_name().map(str::to_owned))
+}
 
 /// One line of a plan.
 #[derive(Debug, Clone, Serialize)]

@@ -38,7 +38,7 @@ impl Finding {
 }
 
 /// The schema versions this tool knows.
-pub const KNOWN_SCHEMA_VERSIONS: &[&str] = &["1.0.0"];
+pub const KNOWN_SCHEMA_VERSIONS: &[&str] = &[super::SCHEMA_VERSION];
 
 /// Findings about the namespace's structure: index and records in step, records readable,
 /// schema version known, and peers whose app score would be NaN.

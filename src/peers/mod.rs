@@ -17,5 +17,7 @@ pub use record::PeerView;
 
 /// One day in milliseconds, the unit of every age rule.
 pub const DAY_MS: f64 = 86_400_000.0;
+/// The app's `STORAGE_CONFIG.CURRENT_VERSION`: the schema version it writes.
+pub const SCHEMA_VERSION: &str = "1.0.0";
 /// The app's `STORAGE_CONFIG.MAX_PEERS`.
 pub const MAX_PEERS: usize = 100;
