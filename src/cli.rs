@@ -4,9 +4,87 @@ use clap::{Args, Parser, Subcommand};
 
 use std::path::PathBuf;
 
-use crate::peers::cleanup::Strategy;
-use crate::peers::query::{Order, SortKey};
+use crate::crypto::NewKind as DomainNewKind;
+use crate::peers::cleanup::Strategy as DomainStrategy;
+use crate::peers::query::{Order as DomainOrder, SortKey as DomainSortKey};
 use crate::store::BackendKind;
+
+/// A clap value enum mirroring a domain enum variant for variant, so the domain needs no clap
+/// (as fd maps its CLI enums): the doc comments here are the help text.
+macro_rules! value_enum {
+    ($(#[$m:meta])* $name:ident => $domain:ident { $($(#[$vm:meta])* $v:ident,)* }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+        pub enum $name { $($(#[$vm])* $v,)* }
+
+        impl From<$name> for $domain {
+            fn from(v: $name) -> $domain {
+                match v { $($name::$v => $domain::$v,)* }
+            }
+        }
+    };
+}
+
+value_enum! {
+    /// A store format (`--store-format`).
+    StoreFormat => BackendKind {
+        /// A flat JSON object of key → string (`JSON.stringify(localStorage)`).
+        Flat,
+        /// A Playwright `storageState` file.
+        Playwright,
+        /// Chromium's `Local Storage/leveldb` directory (or a profile / user-data dir holding it).
+        Leveldb,
+    }
+}
+
+value_enum! {
+    /// The sort key of `list`.
+    SortKey => DomainSortKey {
+        #[value(name = "last-seen", alias = "lastSeen")]
+        LastSeen,
+        #[value(name = "last-connected", alias = "lastConnected")]
+        LastConnected,
+        Quality,
+    }
+}
+
+value_enum! {
+    /// The sort order of `list`.
+    Order => DomainOrder {
+        Asc,
+        Desc,
+    }
+}
+
+value_enum! {
+    /// A cleanup strategy.
+    Strategy => DomainStrategy {
+        /// The app's cleanupStalePeers.
+        Stale,
+        /// Peers not seen for longer than --max-age.
+        Age,
+        /// Peers with at least --max-failures failed reconnections, blacklist absent or expired.
+        Failures,
+        /// Keep only the --keep most recently seen peers.
+        Lru,
+        /// Remove the lowest-quality peers until at most --target remain.
+        Quality,
+        /// The guide's recommended combination.
+        Hybrid,
+    }
+}
+
+value_enum! {
+    /// The kinds of key record `re-encrypt --to` can write.
+    NewKind => DomainNewKind {
+        /// The app's own plain JWK (a new random key, stored in the clear).
+        Jwk,
+        /// A key derived from a passphrase (PBKDF2-HMAC-SHA256, random salt).
+        Passphrase,
+        /// A new random key wrapped under a passphrase-derived key.
+        Wrapped,
+    }
+}
 
 pub const EXIT_STATUS: &str = "\
 Exit status:
@@ -102,7 +180,7 @@ pub struct GlobalArgs {
         value_enum,
         value_name = "FORMAT"
     )]
-    pub store_format: Option<BackendKind>,
+    pub store_format: Option<StoreFormat>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -562,7 +640,7 @@ pub struct SecretsArgs {
 pub struct ReEncryptArgs {
     /// The new key record.
     #[arg(long, value_enum)]
-    pub to: crate::crypto::NewKind,
+    pub to: NewKind,
 
     /// PBKDF2-HMAC-SHA256 iterations of the new passphrase or wrapped record.
     #[arg(long, value_name = "N", default_value_t = crate::crypto::NEW_ITERATIONS)]

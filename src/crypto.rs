@@ -267,7 +267,7 @@ fn check_value(key: &Key, check: &str) -> bool {
 }
 
 /// The kinds of key record `re-encrypt --to` can write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NewKind {
     /// The app's own plain JWK (a new random key, stored in the clear).
     Jwk,
@@ -275,6 +275,17 @@ pub enum NewKind {
     Passphrase,
     /// A new random key wrapped under a passphrase-derived key.
     Wrapped,
+}
+
+impl NewKind {
+    /// The kind's name as `re-encrypt --to` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NewKind::Jwk => "jwk",
+            NewKind::Passphrase => "passphrase",
+            NewKind::Wrapped => "wrapped",
+        }
+    }
 }
 
 /// A new key and the record text that stores (or protects) it.

@@ -33,7 +33,11 @@ pub enum MeshError {
     },
     /// A file's content is unusable (exit 3).
     #[error("{path}: {problem}")]
-    InvalidInput { path: String, problem: String },
+    InvalidInput {
+        path: String,
+        problem: String,
+        hint: Option<String>,
+    },
     /// Something the user asked for does not exist, or was refused (exit 1).
     #[error("{0}")]
     Refused(String),
@@ -66,6 +70,19 @@ impl MeshError {
         MeshError::InvalidInput {
             path: path.to_string(),
             problem: problem.into(),
+            hint: None,
+        }
+    }
+
+    pub fn invalid_hint(
+        path: impl std::fmt::Display,
+        problem: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        MeshError::InvalidInput {
+            path: path.to_string(),
+            problem: problem.into(),
+            hint: Some(hint.into()),
         }
     }
 
@@ -81,7 +98,9 @@ impl MeshError {
 
     fn hint(&self) -> Option<&str> {
         match self {
-            MeshError::Usage { hint, .. } => hint.as_deref(),
+            MeshError::Usage { hint, .. } | MeshError::InvalidInput { hint, .. } => {
+                hint.as_deref()
+            }
             _ => None,
         }
     }

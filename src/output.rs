@@ -43,6 +43,11 @@ fn needs_escape(c: char) -> bool {
         || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{061C}')
 }
 
+/// A note on stderr (how the store was read, what a write would do); store text escaped.
+pub fn note(text: &str) {
+    eprintln!("meshpeers: note: {}", escape_lines(text));
+}
+
 /// A table in the house style; it wraps to the terminal width only on a terminal.
 pub fn table<I, S>(headers: I) -> Table
 where

@@ -26,7 +26,7 @@ impl Settings {
     pub fn from_args(g: &GlobalArgs) -> Settings {
         Settings {
             store: g.store.as_deref().map(StoreSource::parse),
-            format: g.store_format,
+            format: g.store_format.map(Into::into),
             origin: g.origin.clone(),
             prefix: g.prefix.clone(),
             profile: g.profile.clone(),
@@ -44,13 +44,17 @@ impl Settings {
             )
             .into());
         };
-        Store::open(&OpenOptions {
+        let store = Store::open(&OpenOptions {
             source,
             format: self.format,
             origin: self.origin.clone(),
             prefix: self.prefix.clone(),
             profile: self.profile.clone(),
-        })
+        })?;
+        for note in &store.notes {
+            crate::output::note(note);
+        }
+        Ok(store)
     }
 
     /// A record timestamp for a table: relative (or ISO with `--iso`), `never` when null or

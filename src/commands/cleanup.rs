@@ -13,7 +13,7 @@ use crate::settings::Settings;
 
 pub fn run(settings: &Settings, args: &CleanupArgs) -> Result<u8> {
     let mut store = settings.open_store()?;
-    let strategy = args
+    let strategy_name = args
         .strategy
         .to_possible_value()
         .map_or_else(String::new, |v| v.get_name().to_owned());
@@ -31,14 +31,15 @@ pub fn run(settings: &Settings, args: &CleanupArgs) -> Result<u8> {
             low_quality: args.low_quality,
             low_quality_age: args.low_quality_age,
         };
-        let removals = cleanup::plan(&peers, ns.index_ids(), args.strategy, &th, settings.now);
+        let strategy: Strategy = args.strategy.into();
+        let removals = cleanup::plan(&peers, ns.index_ids(), strategy, &th, settings.now);
         let mut draft = Draft::new(&ns);
         for r in &removals {
             draft.remove_peer(&r.peer.id);
         }
         // The app's cleanupStalePeers always stamps lastCleanup; the guide's strategies only
         // remove peers (removePeer updates totalPeers and estimatedSize).
-        let stale = args.strategy == Strategy::Stale;
+        let stale = strategy == Strategy::Stale;
         let has_namespace =
             !matches!(ns.index, Index::Absent) || ns.get("peers:metadata").is_some();
         let touch_metadata = has_namespace && (stale || !removals.is_empty());
@@ -59,7 +60,7 @@ pub fn run(settings: &Settings, args: &CleanupArgs) -> Result<u8> {
             })
             .collect();
         Plan::new(
-            format!("cleanup --strategy {strategy}"),
+            format!("cleanup --strategy {strategy_name}"),
             actions,
             finished,
             "removed",

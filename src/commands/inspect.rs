@@ -75,15 +75,24 @@ fn summarize_key_record(raw: &JsString) -> KeyRecordSummary {
     }
 }
 
+/// Why a store has no origin to show.
+fn no_origin(backend: BackendKind) -> &'static str {
+    match backend {
+        BackendKind::Flat => "(none: a flat dump names no origin)",
+        _ => "(none: the store holds no localStorage data)",
+    }
+}
+
 pub fn run(settings: &Settings, _args: &InspectArgs) -> Result<u8> {
-    let store = settings.open_store()?;
+    let mut store = settings.open_store()?;
+    let origins = store.origins()?;
     let ns = Namespace::new(&store.area, &settings.prefix);
     let (peers, problems) = ns.load_peers();
     let mut report = InspectReport {
         backend: store.kind,
         location: store.location.clone(),
         origin: store.origin.clone(),
-        origins: store.origins(),
+        origins,
         schema_version: ns.schema_version().cloned(),
         peer_count: ns.records().count(),
         indexed_count: ns.index_ids().len(),
@@ -137,7 +146,7 @@ fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
             "origin",
             r.origin
                 .as_deref()
-                .map_or("(none: a flat dump names no origin)".into(), |o| {
+                .map_or(no_origin(r.backend).into(), |o| {
                     output::escape(o).into_owned()
                 }),
         ),

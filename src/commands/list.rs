@@ -51,8 +51,8 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
     let ns = Namespace::new(&store.area, &settings.prefix);
     let (peers, problems) = ns.load_peers();
     let opts = QueryOptions {
-        sort: args.sort,
-        order: args.order,
+        sort: args.sort.into(),
+        order: args.order.into(),
         limit: args.limit,
         min_quality: args.min_quality,
         max_age: args.max_age,

@@ -78,14 +78,15 @@ pub fn run(settings: &Settings, args: &ReEncryptArgs) -> Result<u8> {
             ))
             .into());
         }
-        let new_pass = match (args.to, args.write.dry_run) {
+        let to: NewKind = args.to.into();
+        let new_pass = match (to, args.write.dry_run) {
             (NewKind::Jwk, _) | (_, true) => Zeroizing::new(String::new()),
             _ => passphrase::new(args.new_passphrase_file.as_deref())?,
         };
-        let (new_key, record) = crypto::new_record(args.to, new_pass.as_bytes(), args.iterations);
+        let (new_key, record) = crypto::new_record(to, new_pass.as_bytes(), args.iterations);
         let mut draft = Draft::new(&ns);
         let mut actions = Vec::new();
-        let kind = format!("{:?}", args.to).to_lowercase();
+        let kind = to.name();
         for (id, raw, plain) in &plaintexts {
             let ct = crypto::encrypt(&new_key, plain);
             // Checked before anything is written.
@@ -120,7 +121,7 @@ pub fn run(settings: &Settings, args: &ReEncryptArgs) -> Result<u8> {
         let touch = !matches!(ns.index, Index::Absent);
         let (changes, warnings) = draft.finish(touch, None, settings.now);
         let mut warnings: Vec<String> = warnings.into_iter().map(|w| w.0).collect();
-        if args.to != NewKind::Jwk {
+        if to != NewKind::Jwk {
             warnings.push(
                 "the app itself reads only a plain JWK key record: until the store goes back to --to jwk, the app cannot decrypt these secrets".into(),
             );

@@ -15,7 +15,7 @@ use super::score::{self, days_since_seen};
 use super::{DAY_MS, Peer};
 use crate::time::{duration, duration_over, duration_short};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
     /// The app's cleanupStalePeers.
     Stale,

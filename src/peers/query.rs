@@ -7,16 +7,14 @@ use std::cmp::Ordering;
 use super::namespace::Peer;
 use super::score::{self, Quality, Reconnection};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SortKey {
-    #[value(name = "last-seen", alias = "lastSeen")]
     LastSeen,
-    #[value(name = "last-connected", alias = "lastConnected")]
     LastConnected,
     Quality,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Order {
     Asc,
     Desc,

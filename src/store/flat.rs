@@ -133,18 +133,18 @@ impl Backend for FlatDump {
         BackendKind::Flat
     }
 
-    fn origins(&self) -> Vec<OriginInfo> {
-        Vec::new()
+    fn origins(&mut self) -> Result<Vec<OriginInfo>> {
+        Ok(Vec::new())
     }
 
-    fn namespace_counts(&self, prefix: &str) -> Vec<(String, usize)> {
-        vec![(
+    fn namespace_counts(&mut self, prefix: &str) -> Result<Vec<(String, usize)>> {
+        Ok(vec![(
             String::new(),
             self.entries
                 .iter()
                 .filter(|e| e.key.starts_with(prefix))
                 .count(),
-        )]
+        )])
     }
 
     fn load(&mut self, _origin: Option<&str>) -> Result<Area> {

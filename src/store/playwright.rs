@@ -251,12 +251,13 @@ impl Backend for PlaywrightState {
         BackendKind::Playwright
     }
 
-    fn origins(&self) -> Vec<OriginInfo> {
-        self.origins.iter().map(|o| o.info.clone()).collect()
+    fn origins(&mut self) -> Result<Vec<OriginInfo>> {
+        Ok(self.origins.iter().map(|o| o.info.clone()).collect())
     }
 
-    fn namespace_counts(&self, prefix: &str) -> Vec<(String, usize)> {
-        self.origins
+    fn namespace_counts(&mut self, prefix: &str) -> Result<Vec<(String, usize)>> {
+        Ok(self
+            .origins
             .iter()
             .map(|o| {
                 (
@@ -267,7 +268,7 @@ impl Backend for PlaywrightState {
                         .count(),
                 )
             })
-            .collect()
+            .collect())
     }
 
     fn load(&mut self, origin: Option<&str>) -> Result<Area> {

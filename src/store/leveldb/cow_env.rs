@@ -5,6 +5,12 @@
 //!
 //! Every path is reduced to its file name: rusty-leveldb names some files by the path it was
 //! given and others by a joined path, and a database is one flat directory.
+//!
+//! rusty-leveldb's iterators skip a table block that fails its checksum, and stop at a table
+//! they cannot open, without a word: a damaged profile would read as a smaller (or empty)
+//! one. So the environment checks every table read itself (footer magic, block checksum,
+//! short reads, missing tables) and records what it finds in `ReadFaults`, which the caller
+//! turns into an error naming the file and the block.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -61,6 +67,125 @@ impl Write for MemWriter {
     }
 }
 
+/// A damaged or missing part of the database met while reading.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadFault {
+    /// The file's name inside the database directory.
+    pub file: String,
+    pub problem: String,
+    /// The file is listed by the database but absent: a running browser may have just
+    /// compacted it away, so a fresh open may succeed.
+    pub missing: bool,
+}
+
+/// The faults met so far, shared by the environment and the files it opened.
+#[derive(Clone, Default)]
+pub struct ReadFaults(Rc<RefCell<Vec<ReadFault>>>);
+
+impl ReadFaults {
+    fn push(&self, file: &str, problem: String, missing: bool) {
+        let mut faults = self.0.borrow_mut();
+        if !faults.iter().any(|f| f.file == file && f.problem == problem) {
+            faults.push(ReadFault {
+                file: file.to_owned(),
+                problem,
+                missing,
+            });
+        }
+    }
+
+    /// The faults met since the last call, oldest first.
+    pub fn take(&self) -> Vec<ReadFault> {
+        std::mem::take(&mut *self.0.borrow_mut())
+    }
+}
+
+fn is_table(name: &str) -> bool {
+    name.ends_with(".ldb") || name.ends_with(".sst")
+}
+
+/// LevelDB's table footer: two block handles padded to 40 bytes, then the magic number.
+const FOOTER_LEN: usize = 48;
+const TABLE_MAGIC: [u8; 8] = 0xdb47_7524_8b80_fb57_u64.to_le_bytes();
+/// A block's trailer: the compression type byte and a masked CRC-32C of data and type.
+const TRAILER_LEN: usize = 5;
+
+fn unmask_crc(masked: u32) -> u32 {
+    let rot = masked.wrapping_sub(0xa282_ead8);
+    rot.rotate_left(15)
+}
+
+/// Whether `block` (data, type byte, masked CRC) carries a matching checksum.
+fn block_verifies(data: &[u8], trailer: &[u8]) -> bool {
+    let stored = u32::from_le_bytes([trailer[1], trailer[2], trailer[3], trailer[4]]);
+    crc32c::crc32c_append(crc32c::crc32c(data), &trailer[..1]) == unmask_crc(stored)
+}
+
+/// An original table file whose reads are checked as the library makes them. Every read
+/// rusty-leveldb makes of a table is the footer, a block with its trailer, or a filter block
+/// without it (whose trailer then follows in the file).
+struct CheckedTable {
+    file: File,
+    name: String,
+    size: usize,
+    faults: ReadFaults,
+}
+
+impl CheckedTable {
+    fn read_full(&self, off: usize, dst: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let mut n = 0;
+        while n < dst.len() {
+            match FileExt::read_at(&self.file, &mut dst[n..], (off + n) as u64) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+
+    fn fault(&self, problem: String) -> Status {
+        let status = Status::new(StatusCode::Corruption, &format!("{}: {problem}", self.name));
+        self.faults.push(&self.name, problem, false);
+        status
+    }
+}
+
+impl RandomAccess for CheckedTable {
+    fn read_at(&self, off: usize, dst: &mut [u8]) -> Result<usize> {
+        let n = self.read_full(off, dst)?;
+        let len = dst.len();
+        if len == FOOTER_LEN && off + len == self.size {
+            if dst[FOOTER_LEN - 8..] != TABLE_MAGIC {
+                return Err(self.fault(format!(
+                    "the table footer is damaged (no table magic number at the end of its {} bytes: truncated, or bytes appended)",
+                    self.size
+                )));
+            }
+            return Ok(n);
+        }
+        if n < len {
+            return Err(self.fault(format!(
+                "truncated: the block at offset {off} ({len} bytes) ends past the end of the file ({} bytes)",
+                self.size
+            )));
+        }
+        if len > TRAILER_LEN && block_verifies(&dst[..len - TRAILER_LEN], &dst[len - TRAILER_LEN..]) {
+            return Ok(n);
+        }
+        // A filter block is read without its trailer: check it against the bytes after it.
+        let mut trailer = [0u8; TRAILER_LEN];
+        if self.read_full(off + len, &mut trailer)? == TRAILER_LEN && block_verifies(dst, &trailer) {
+            return Ok(n);
+        }
+        Err(self.fault(format!(
+            "the block at offset {off} ({len} bytes) fails its checksum"
+        )))
+    }
+}
+
 #[derive(Default)]
 struct Overlay {
     /// Files written (or copied for appending) in memory, by file name.
@@ -74,6 +199,7 @@ struct Overlay {
 pub struct CowEnv {
     dir: PathBuf,
     overlay: Rc<RefCell<Overlay>>,
+    faults: ReadFaults,
 }
 
 fn name_of(p: &Path) -> Result<String> {
@@ -88,7 +214,13 @@ impl CowEnv {
         CowEnv {
             dir: dir.to_path_buf(),
             overlay: Rc::default(),
+            faults: ReadFaults::default(),
         }
+    }
+
+    /// The faults this environment's reads meet.
+    pub fn faults(&self) -> ReadFaults {
+        self.faults.clone()
     }
 
     fn original(&self, name: &str) -> PathBuf {
@@ -140,7 +272,31 @@ impl Env for CowEnv {
         if ov.hidden.contains(&name) {
             return Err(not_found(&name));
         }
-        Ok(Box::new(File::open(self.original(&name))?))
+        let path = self.original(&name);
+        if !is_table(&name) {
+            return Ok(Box::new(File::open(path)?));
+        }
+        // Only the tables of the current version are opened: one that is absent or
+        // unreadable is damage the library would otherwise skip.
+        let opened = File::open(&path).and_then(|f| Ok((f.metadata()?.len() as usize, f)));
+        match opened {
+            Ok((size, file)) => Ok(Box::new(CheckedTable {
+                file,
+                name,
+                size,
+                faults: self.faults.clone(),
+            })),
+            Err(e) => {
+                let missing = e.kind() == io::ErrorKind::NotFound;
+                let problem = if missing {
+                    "the database lists this table but the file is missing".to_owned()
+                } else {
+                    format!("cannot read the table: {e}")
+                };
+                self.faults.push(&name, problem, missing);
+                Err(e.into())
+            }
+        }
     }
 
     fn open_writable_file(&self, p: &Path) -> Result<Box<dyn Write>> {

@@ -21,7 +21,7 @@ use crate::error::MeshError;
 use crate::jsstring::JsString;
 use crate::store::{Area, OriginInfo, entry_bytes};
 
-pub use cow_env::CowEnv;
+pub use cow_env::{CowEnv, ReadFault, ReadFaults};
 
 /// Where a browser keeps the database, relative to what `--store` names.
 pub fn resolve_dir(given: &Path, profile: Option<&str>) -> Option<PathBuf> {
@@ -41,47 +41,92 @@ pub fn resolve_dir(given: &Path, profile: Option<&str>) -> Option<PathBuf> {
     .find(|p| is_db(p))
 }
 
-/// Opens the database read-only (copy-on-write), retrying when a file vanishes under a
-/// running browser's compaction.
-pub fn open_readonly(dir: &Path) -> Result<DB> {
-    // rusty-leveldb joins and compares paths as given; one canonical absolute path keeps its
-    // view of the directory consistent.
-    let dir = &dir
-        .canonicalize()
-        .with_context(|| format!("cannot open {}", dir.display()))?;
-    let mut last = None;
-    for attempt in 0..5 {
-        let opts = Options {
-            env: std::rc::Rc::new(Box::new(CowEnv::new(dir))),
-            create_if_missing: false,
-            ..Options::default()
-        };
-        match DB::open(dir, opts) {
-            Ok(db) => return Ok(db),
-            Err(e)
-                if matches!(
-                    e.code,
-                    StatusCode::NotFound | StatusCode::Corruption | StatusCode::IOError
-                ) && attempt < 4 =>
-            {
-                last = Some(e);
-                std::thread::sleep(std::time::Duration::from_millis(20 << attempt));
-            }
-            Err(e) => {
-                return Err(MeshError::invalid(
-                    dir.display(),
-                    format!("not a readable LevelDB database: {}", e.err),
-                )
-                .into());
+/// A database opened read-only through the copy-on-write environment, whose reads report
+/// the damage they meet.
+pub struct ReadDb {
+    dir: PathBuf,
+    db: DB,
+    faults: ReadFaults,
+}
+
+impl ReadDb {
+    /// Opens the database read-only (copy-on-write), retrying when a file vanishes under a
+    /// running browser's compaction.
+    pub fn open(dir: &Path) -> Result<ReadDb> {
+        // rusty-leveldb joins and compares paths as given; one canonical absolute path keeps
+        // its view of the directory consistent.
+        let dir = dir
+            .canonicalize()
+            .with_context(|| format!("cannot open {}", dir.display()))?;
+        let mut last = None;
+        for attempt in 0..5 {
+            let env = CowEnv::new(&dir);
+            let faults = env.faults();
+            let opts = Options {
+                env: std::rc::Rc::new(Box::new(env)),
+                create_if_missing: false,
+                ..Options::default()
+            };
+            match DB::open(&dir, opts) {
+                Ok(db) => return Ok(ReadDb { dir, db, faults }),
+                Err(e)
+                    if matches!(
+                        e.code,
+                        StatusCode::NotFound | StatusCode::Corruption | StatusCode::IOError
+                    ) && attempt < 4 =>
+                {
+                    last = Some(e);
+                    std::thread::sleep(std::time::Duration::from_millis(20 << attempt));
+                }
+                Err(e) => last = Some(e),
             }
         }
+        let e = last.expect("tried at least once");
+        Err(MeshError::invalid_hint(
+            dir.display(),
+            format!("not a readable LevelDB database: {}", e.err),
+            DAMAGED_HINT,
+        )
+        .into())
     }
-    let e = last.expect("retried");
-    Err(MeshError::invalid(
-        dir.display(),
-        format!("not a readable LevelDB database: {}", e.err),
+
+    /// Runs `read` on the database; damage met on the way (a block failing its checksum, a
+    /// truncated or missing table) is an error naming the file, never a shorter answer.
+    pub fn read<T>(&mut self, read: impl FnOnce(&mut DB) -> Result<T>) -> Result<T> {
+        let out = read(&mut self.db);
+        self.check()?;
+        out
+    }
+
+    /// The database itself, for reads that need two at once; call `check` afterwards.
+    pub fn db_mut(&mut self) -> &mut DB {
+        &mut self.db
+    }
+
+    /// Fails with the first damage met since the last check.
+    pub fn check(&self) -> Result<()> {
+        match self.faults.take().into_iter().next() {
+            None => Ok(()),
+            Some(fault) => Err(anyhow::Error::new(fault_error(&self.dir, &fault))
+                .context(if fault.missing { "vanished" } else { "damaged" })),
+        }
+    }
+}
+
+/// What to do about a damaged database.
+const DAMAGED_HINT: &str = "the database is damaged; meshpeers reads and writes only an intact one. Keep a copy of the directory; the browser may repair or wipe it when it next opens it";
+
+fn fault_error(dir: &Path, fault: &ReadFault) -> MeshError {
+    MeshError::invalid_hint(
+        dir.join(&fault.file).display(),
+        fault.problem.clone(),
+        DAMAGED_HINT,
     )
-    .into())
+}
+
+/// True when `err` is a table that vanished under a running browser (worth a fresh open).
+fn vanished(err: &anyhow::Error) -> bool {
+    err.chain().next().is_some_and(|c| c.to_string() == "vanished")
 }
 
 /// The data-key prefix of an origin: `_<origin>\0`.
@@ -215,19 +260,40 @@ fn walk_origins(db: &mut DB, probes: &[Vec<u8>]) -> Result<Vec<(String, usize)>>
 /// A Chromium localStorage database opened for reading through the copy-on-write environment.
 pub struct LevelDbStore {
     dir: PathBuf,
-    db: std::cell::RefCell<DB>,
+    db: ReadDb,
 }
 
 impl LevelDbStore {
     pub fn open(dir: &Path) -> Result<LevelDbStore> {
         Ok(LevelDbStore {
             dir: dir.to_path_buf(),
-            db: std::cell::RefCell::new(open_readonly(dir)?),
+            db: ReadDb::open(dir)?,
         })
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// Runs a read; when a table vanished under a running browser's compaction, reopens the
+    /// database and reads again (a few times), else the damage is the answer.
+    fn read<T>(&mut self, mut read: impl FnMut(&mut DB) -> Result<T>) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            match self.db.read(&mut read) {
+                Err(e) if vanished(&e) && attempt < 3 => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20 << attempt));
+                    self.db = ReadDb::open(&self.dir)?;
+                }
+                Err(e) => return Err(strip_marker(e)),
+                ok => return ok,
+            }
+        }
+    }
+}
+
+/// The error without the internal "vanished"/"damaged" marker context.
+fn strip_marker(err: anyhow::Error) -> anyhow::Error {
+    match err.downcast::<MeshError>() {
+        Ok(e) => e.into(),
+        Err(e) => e,
     }
 }
 
@@ -236,47 +302,46 @@ impl crate::store::Backend for LevelDbStore {
         crate::store::BackendKind::Leveldb
     }
 
-    fn origins(&self) -> Vec<OriginInfo> {
-        let db = &mut *self.db.borrow_mut();
-        let Ok(origins) = data_origins(db) else {
-            return Vec::new();
-        };
-        let metas: std::collections::HashMap<String, meta::Meta> =
-            metas(db).unwrap_or_default().into_iter().collect();
-        origins
-            .iter()
-            .filter_map(|o| origin_info(db, o).ok())
-            .map(|mut info| {
-                info.last_modified = metas.get(&info.origin).map(|m| m.unix_ms());
-                info
-            })
-            .collect()
+    fn origins(&mut self) -> Result<Vec<OriginInfo>> {
+        self.read(|db| {
+            let origins = data_origins(db)?;
+            let metas: std::collections::HashMap<String, meta::Meta> =
+                metas(db)?.into_iter().collect();
+            origins
+                .iter()
+                .map(|o| {
+                    let mut info = origin_info(db, o)?;
+                    info.last_modified = metas.get(&info.origin).map(|m| m.unix_ms());
+                    Ok(info)
+                })
+                .collect()
+        })
     }
 
-    fn namespace_counts(&self, prefix: &str) -> Vec<(String, usize)> {
-        let db = &mut *self.db.borrow_mut();
-        // The fast pass settles the common case (one origin holds the namespace); the
-        // others (none, several) get exact counts for the message.
-        let fast = namespace_counts(db, prefix, true).unwrap_or_default();
-        if fast.iter().filter(|(_, n)| *n > 0).count() == 1 {
-            return fast;
-        }
-        namespace_counts(db, prefix, false).unwrap_or_default()
+    fn namespace_counts(&mut self, prefix: &str) -> Result<Vec<(String, usize)>> {
+        self.read(|db| {
+            // The fast pass settles the common case (one origin holds the namespace); the
+            // others (none, several) get exact counts for the message.
+            let fast = namespace_counts(db, prefix, true)?;
+            if fast.iter().filter(|(_, n)| *n > 0).count() == 1 {
+                return Ok(fast);
+            }
+            namespace_counts(db, prefix, false)
+        })
     }
 
-    fn has_origin(&self, origin: &str) -> bool {
+    fn has_origin(&mut self, origin: &str) -> Result<bool> {
         let prefix = origin_prefix(origin);
-        let db = &mut *self.db.borrow_mut();
-        let Ok(mut it) = db.new_iter() else {
-            return false;
-        };
-        it.seek(&prefix);
-        it.current().is_some_and(|(k, _)| k.starts_with(&prefix))
+        self.read(|db| {
+            let mut it = db.new_iter().context("iterating the database")?;
+            it.seek(&prefix);
+            Ok(it.current().is_some_and(|(k, _)| k.starts_with(&prefix)))
+        })
     }
 
     fn load(&mut self, origin: Option<&str>) -> Result<Area> {
         match origin {
-            Some(o) => load_origin(self.db.get_mut(), o),
+            Some(o) => self.read(|db| load_origin(db, o)),
             None => Ok(Area::new()),
         }
     }
@@ -293,10 +358,10 @@ impl crate::store::Backend for LevelDbStore {
             )
             .into());
         };
-        let basis = load_origin(self.db.get_mut(), origin)?;
+        let basis = self.read(|db| load_origin(db, origin))?;
         let previous = write::save(&self.dir, origin, &basis, changes, crate::time::now_ms())?;
         // Read the new database from now on.
-        *self.db.get_mut() = open_readonly(&self.dir)?;
+        self.db = ReadDb::open(&self.dir)?;
         Ok(Some(previous))
     }
 }

@@ -11,7 +11,7 @@ use rusty_leveldb::compressor::{CompressorId, SnappyCompressor};
 use rusty_leveldb::{DB, LdbIterator, Options, WriteBatch};
 
 use super::meta::{Meta, chromium_time};
-use super::{encoding, load_origin, lock, open_readonly, origin_prefix};
+use super::{ReadDb, encoding, load_origin, lock, origin_prefix};
 use crate::error::MeshError;
 use crate::store::{Area, ChangeSet};
 
@@ -32,8 +32,8 @@ pub fn save(
 
     // Under the lock, the origin must still be what the plan was made from.
     {
-        let mut db = open_readonly(&dir)?;
-        if load_origin(&mut db, origin)? != *basis {
+        let mut db = ReadDb::open(&dir)?;
+        if db.read(|db| load_origin(db, origin))? != *basis {
             return Err(MeshError::Refused(format!(
                 "{location}: {origin} changed since it was read; nothing was written (run the command again)"
             ))
@@ -129,12 +129,20 @@ fn write_copy(
 /// The copy holds exactly the intended map for the origin, and every other key of the
 /// database is unchanged (compared in one pass over both, in key order).
 fn verify(dir: &Path, work: &Path, origin: &str, expected: &Area) -> Result<()> {
-    let mut copy = open_readonly(work)?;
-    let got = load_origin(&mut copy, origin)?;
+    let mut copy = ReadDb::open(work)?;
+    let got = copy.read(|db| load_origin(db, origin))?;
     if got != *expected {
         bail!("the copy does not hold the intended map for {origin} (nothing was swapped in)");
     }
-    let mut orig = open_readonly(dir)?;
+    let mut orig = ReadDb::open(dir)?;
+    // Every block of the original is read here: damage anywhere in it stops the write.
+    let same = compare_outside(orig.db_mut(), copy.db_mut(), origin);
+    orig.check()?;
+    copy.check()?;
+    same
+}
+
+fn compare_outside(orig: &mut DB, copy: &mut DB, origin: &str) -> Result<()> {
     let prefix = origin_prefix(origin);
     let meta = format!("META:{origin}").into_bytes();
     let skip = |k: &[u8]| k.starts_with(&prefix) || k == meta.as_slice() || k == b"VERSION";

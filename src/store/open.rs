@@ -1,0 +1,240 @@
+//! Opening a store: what `--store` names is detected by content (a JSON file is a flat dump
+//! or a Playwright state; a directory is a browser profile), the backend parses it, an origin
+//! is chosen, and its map is loaded into a `Store` that commands read and save back.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::origin::{Choice, choose_origin};
+use super::{Area, Backend, BackendKind, ChangeSet, OriginInfo, flat, jsontext, leveldb, playwright};
+use crate::error::MeshError;
+
+/// Where a store is read from.
+#[derive(Clone, Debug)]
+pub enum StoreSource {
+    Path(PathBuf),
+    Stdin,
+}
+
+impl StoreSource {
+    pub fn parse(arg: &str) -> StoreSource {
+        if arg == "-" {
+            StoreSource::Stdin
+        } else {
+            StoreSource::Path(PathBuf::from(arg))
+        }
+    }
+}
+
+impl fmt::Display for StoreSource {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            StoreSource::Path(p) => write!(f, "{}", p.display()),
+            StoreSource::Stdin => f.write_str("<stdin>"),
+        }
+    }
+}
+
+/// How to open a store.
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    pub source: StoreSource,
+    pub format: Option<BackendKind>,
+    pub origin: Option<String>,
+    pub prefix: String,
+    /// The browser profile inside a user-data directory (default: `Default`).
+    pub profile: Option<String>,
+}
+
+/// An open store: the chosen origin's map, ready to read and to save back.
+pub struct Store {
+    pub location: String,
+    pub kind: BackendKind,
+    pub origin: Option<String>,
+    pub area: Area,
+    /// Things the user should know about how the store was opened (e.g. "a write creates
+    /// this origin"); the command prints them.
+    pub notes: Vec<String>,
+    backend: Box<dyn Backend>,
+    /// The store's path (`None` for stdin, which cannot be written).
+    path: Option<PathBuf>,
+}
+
+impl Store {
+    pub fn open(opts: &OpenOptions) -> Result<Store> {
+        let location = opts.source.to_string();
+        let (bytes, writable_path) = match &opts.source {
+            StoreSource::Stdin => {
+                let mut buf = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut buf)
+                    .context("reading the store from stdin")?;
+                (buf, None)
+            }
+            StoreSource::Path(p) if p.is_dir() => {
+                return Self::open_dir(opts, p);
+            }
+            StoreSource::Path(p) => (read_store_file(p)?, Some(p.clone())),
+        };
+        let backend = open_json(&location, writable_path.clone(), bytes, opts.format)?;
+        Self::with_backend(location, backend, writable_path, opts)
+    }
+
+    /// Chooses the origin and loads its map.
+    fn with_backend(
+        location: String,
+        mut backend: Box<dyn Backend>,
+        path: Option<PathBuf>,
+        opts: &OpenOptions,
+    ) -> Result<Store> {
+        let Choice { origin, note } = choose_origin(&location, backend.as_mut(), opts)?;
+        let area = backend.load(origin.as_deref())?;
+        Ok(Store {
+            location,
+            kind: backend.kind(),
+            origin,
+            area,
+            notes: note.into_iter().collect(),
+            backend,
+            path,
+        })
+    }
+
+    fn open_dir(opts: &OpenOptions, given: &Path) -> Result<Store> {
+        let location = given.display().to_string();
+        if matches!(
+            opts.format,
+            Some(BackendKind::Flat | BackendKind::Playwright)
+        ) {
+            return Err(MeshError::invalid(&location, "is a directory, not a JSON file").into());
+        }
+        let Some(dir) = leveldb::resolve_dir(given, opts.profile.as_deref()) else {
+            let what = match &opts.profile {
+                Some(p) => format!("has no profile {p} with a Local Storage/leveldb database"),
+                None => "is a directory but holds no Chromium localStorage database (looked for CURRENT in it, in Local Storage/leveldb and in Default/Local Storage/leveldb)".into(),
+            };
+            return Err(MeshError::invalid(&location, what).into());
+        };
+        let backend: Box<dyn Backend> = Box::new(leveldb::LevelDbStore::open(&dir)?);
+        let location = dir.display().to_string();
+        Self::with_backend(location, backend, Some(dir), opts)
+    }
+
+    /// Every origin of the store with what it holds.
+    pub fn origins(&mut self) -> Result<Vec<OriginInfo>> {
+        self.backend.origins()
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Fails when the store cannot be written (read from stdin).
+    pub fn check_writable(&self) -> Result<()> {
+        if self.path.is_none() {
+            return Err(MeshError::usage(
+                "a store read from stdin cannot be written; pass a file with --store",
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Applies `changes` in one atomic save and updates `self.area` to match. Gives where the
+    /// previous state is kept, for backends that keep one.
+    pub fn save(&mut self, changes: &ChangeSet) -> Result<Option<PathBuf>> {
+        self.check_writable()?;
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let kept = self.backend.save(self.origin.as_deref(), changes)?;
+        self.area = changes.applied_to(&self.area);
+        Ok(kept)
+    }
+}
+
+fn read_store_file(path: &Path) -> Result<Vec<u8>> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot open store {}", path.display()))?;
+    if meta.is_dir() {
+        return Err(MeshError::invalid(
+            path.display(),
+            "is a directory; expected a JSON dump or a Playwright storage state file",
+        )
+        .into());
+    }
+    std::fs::read(path).with_context(|| format!("cannot read store {}", path.display()))
+}
+
+/// Detects the format from content (or takes the forced one) and parses the file.
+fn open_json(
+    location: &str,
+    path: Option<PathBuf>,
+    bytes: Vec<u8>,
+    forced: Option<BackendKind>,
+) -> Result<Box<dyn Backend>> {
+    let empty = bytes.iter().all(u8::is_ascii_whitespace);
+    let text = jsontext::into_text(bytes).map_err(|p| MeshError::invalid(location, p))?;
+    let members = jsontext::member_spans(&text).map_err(|e| {
+        let problem = match text.trim_start().as_bytes().first() {
+            Some(b'[') if !e.is_eof() && !e.is_syntax() => {
+                "is a JSON array; expected a JSON object (a localStorage dump or a Playwright storage state)".into()
+            }
+            Some(b'"' | b'0'..=b'9' | b'-' | b't' | b'f' | b'n') if !e.is_eof() && !e.is_syntax() => {
+                "is a single JSON value; expected a JSON object (a localStorage dump or a Playwright storage state)".into()
+            }
+            _ => jsontext::describe_parse_error(empty, &e),
+        };
+        MeshError::invalid(location, problem)
+    })?;
+    let looks_playwright = members
+        .iter()
+        .any(|(k, v)| &text[k.clone()] == "\"origins\"" && text[v.clone()].starts_with('['));
+    let kind = forced.unwrap_or(if looks_playwright {
+        BackendKind::Playwright
+    } else {
+        BackendKind::Flat
+    });
+    let backend: Box<dyn Backend> = match kind {
+        BackendKind::Flat => Box::new(flat::FlatDump::parse(location, path, text, &members)?),
+        BackendKind::Playwright => Box::new(playwright::PlaywrightState::parse(
+            location, path, text, &members,
+        )?),
+        BackendKind::Leveldb => {
+            return Err(MeshError::invalid(
+                location,
+                "is a file; a LevelDB store is a directory (Local Storage/leveldb)",
+            )
+            .into());
+        }
+    };
+    Ok(backend)
+}
+
+/// A new flat dump holding `area`, laid out like `JSON.stringify(obj, null, 2)`.
+pub fn render_flat(area: &Area) -> String {
+    let style = jsontext::Style {
+        unit: Some("  ".into()),
+        newline: "\n",
+        colon: ": ".into(),
+        ascii_only: false,
+    };
+    let items: Vec<String> = area
+        .iter()
+        .map(|(k, v)| style.member(&style.encode(k), &style.encode(v)))
+        .collect();
+    format!("{}\n", style.layout("").render('{', &items, '}'))
+}
+
+/// A new Playwright storage state (no cookies) with one origin holding `changes`' puts.
+pub fn render_playwright(origin: &str, changes: &ChangeSet) -> String {
+    const EMPTY: &str = "{\n  \"cookies\": [],\n  \"origins\": []\n}\n";
+    let members = jsontext::member_spans(EMPTY).unwrap_or_default();
+    playwright::PlaywrightState::parse("", None, EMPTY.to_owned(), &members)
+        .and_then(|s| s.render(origin, changes))
+        .unwrap_or_default()
+}
+
