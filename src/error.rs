@@ -98,9 +98,7 @@ impl MeshError {
 
     fn hint(&self) -> Option<&str> {
         match self {
-            MeshError::Usage { hint, .. } | MeshError::InvalidInput { hint, .. } => {
-                hint.as_deref()
-            }
+            MeshError::Usage { hint, .. } | MeshError::InvalidInput { hint, .. } => hint.as_deref(),
             _ => None,
         }
     }

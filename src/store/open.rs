@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::origin::{Choice, choose_origin};
-use super::{Area, Backend, BackendKind, ChangeSet, OriginInfo, flat, jsontext, leveldb, playwright};
+use super::{
+    Area, Backend, BackendKind, ChangeSet, OriginInfo, flat, jsontext, leveldb, playwright,
+};
 use crate::error::MeshError;
 
 /// Where a store is read from.
@@ -237,4 +239,3 @@ pub fn render_playwright(origin: &str, changes: &ChangeSet) -> String {
         .and_then(|s| s.render(origin, changes))
         .unwrap_or_default()
 }
-

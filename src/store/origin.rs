@@ -27,7 +27,9 @@ pub(super) fn choose_origin(
     if backend.kind() == BackendKind::Flat {
         // A flat dump has no origin; a given --origin only labels it (e.g. in backups).
         return Ok(plain(
-            opts.origin.as_deref().map(|o| normalize_origin(o).to_owned()),
+            opts.origin
+                .as_deref()
+                .map(|o| normalize_origin(o).to_owned()),
         ));
     }
     if let (Some(wanted), BackendKind::Leveldb) = (&opts.origin, backend.kind()) {

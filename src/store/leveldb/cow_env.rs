@@ -85,7 +85,10 @@ pub struct ReadFaults(Rc<RefCell<Vec<ReadFault>>>);
 impl ReadFaults {
     fn push(&self, file: &str, problem: String, missing: bool) {
         let mut faults = self.0.borrow_mut();
-        if !faults.iter().any(|f| f.file == file && f.problem == problem) {
+        if !faults
+            .iter()
+            .any(|f| f.file == file && f.problem == problem)
+        {
             faults.push(ReadFault {
                 file: file.to_owned(),
                 problem,
@@ -172,12 +175,14 @@ impl RandomAccess for CheckedTable {
                 self.size
             )));
         }
-        if len > TRAILER_LEN && block_verifies(&dst[..len - TRAILER_LEN], &dst[len - TRAILER_LEN..]) {
+        if len > TRAILER_LEN && block_verifies(&dst[..len - TRAILER_LEN], &dst[len - TRAILER_LEN..])
+        {
             return Ok(n);
         }
         // A filter block is read without its trailer: check it against the bytes after it.
         let mut trailer = [0u8; TRAILER_LEN];
-        if self.read_full(off + len, &mut trailer)? == TRAILER_LEN && block_verifies(dst, &trailer) {
+        if self.read_full(off + len, &mut trailer)? == TRAILER_LEN && block_verifies(dst, &trailer)
+        {
             return Ok(n);
         }
         Err(self.fault(format!(
@@ -216,6 +221,18 @@ impl CowEnv {
             overlay: Rc::default(),
             faults: ReadFaults::default(),
         }
+    }
+
+    /// What the library wrote to its info log (`LOG`, kept in memory): it names the files
+    /// a failed open missed.
+    pub fn log_text(&self) -> String {
+        self.overlay
+            .borrow()
+            .files
+            .get("LOG")
+            .map_or_else(String::new, |f| {
+                String::from_utf8_lossy(&f.0.borrow()).into_owned()
+            })
     }
 
     /// The faults this environment's reads meet.

@@ -58,10 +58,10 @@ impl ReadDb {
         let dir = dir
             .canonicalize()
             .with_context(|| format!("cannot open {}", dir.display()))?;
-        let mut last = None;
+        let (mut last, mut last_log, mut last_fault) = (None, String::new(), None);
         for attempt in 0..5 {
             let env = CowEnv::new(&dir);
-            let faults = env.faults();
+            let (faults, log) = (env.faults(), env.clone());
             let opts = Options {
                 env: std::rc::Rc::new(Box::new(env)),
                 create_if_missing: false,
@@ -80,6 +80,22 @@ impl ReadDb {
                 }
                 Err(e) => last = Some(e),
             }
+            last_log = log.log_text();
+            last_fault = log.faults().take().into_iter().next();
+        }
+        if let Some(fault) = last_fault {
+            return Err(fault_error(&dir, &fault).into());
+        }
+        if let Some(missing) = missing_tables(&last_log).first() {
+            return Err(fault_error(
+                &dir,
+                &ReadFault {
+                    file: missing.clone(),
+                    problem: "the database lists this table but the file is missing".into(),
+                    missing: true,
+                },
+            )
+            .into());
         }
         let e = last.expect("tried at least once");
         Err(MeshError::invalid_hint(
@@ -124,9 +140,24 @@ fn fault_error(dir: &Path, fault: &ReadFault) -> MeshError {
     )
 }
 
+/// The tables a failed open found missing, from rusty-leveldb's log line
+/// "Missing at least these files: {5, 7}" (Chromium names tables `NNNNNN.ldb`).
+fn missing_tables(log: &str) -> Vec<String> {
+    let Some(rest) = log.split("Missing at least these files: {").nth(1) else {
+        return Vec::new();
+    };
+    let list = rest.split('}').next().unwrap_or("");
+    list.split(',')
+        .filter_map(|n| n.trim().parse::<u64>().ok())
+        .map(|n| format!("{n:06}.ldb"))
+        .collect()
+}
+
 /// True when `err` is a table that vanished under a running browser (worth a fresh open).
 fn vanished(err: &anyhow::Error) -> bool {
-    err.chain().next().is_some_and(|c| c.to_string() == "vanished")
+    err.chain()
+        .next()
+        .is_some_and(|c| c.to_string() == "vanished")
 }
 
 /// The data-key prefix of an origin: `_<origin>\0`.
