@@ -72,7 +72,7 @@ const APP_ORIGIN: &str = "http://127.0.0.1:3000";
 /// A 100-peer store where every peer holds a secret encrypted under the app's JWK.
 fn generate_secrets(path: &Path) {
     use meshpeers::crypto;
-    use meshpeers::jsstring::JsString;
+    use meshpeers::js::JsString;
     let mut area = synth::generate(&SynthOptions {
         peers: 100,
         seed: 7,

@@ -33,7 +33,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::MeshError;
-use crate::jsstring::JsString;
+use crate::js::JsString;
 use crate::store::Area;
 
 pub const FORMAT: &str = "meshpeers-backup";

@@ -9,7 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod crypto;
 pub mod error;
-pub mod jsstring;
+pub mod js;
 pub mod output;
 pub mod passphrase;
 pub mod peers;

@@ -91,32 +91,12 @@ pub fn print(text: impl std::fmt::Display) -> Result<()> {
     Ok(())
 }
 
-/// A number for a table cell: integers without a fraction, others as JavaScript prints them.
-pub fn num(x: f64) -> String {
-    if x.is_nan() {
-        "NaN".into()
-    } else if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
-    } else {
-        format!("{x}")
-    }
-}
-
 /// Bytes in a human unit.
 pub fn bytes(n: u64) -> String {
     match n {
         n if n < 1024 => format!("{n} B"),
         n if n < 1024 * 1024 => format!("{:.1} KiB", n as f64 / 1024.0),
         n => format!("{:.1} MiB", n as f64 / 1024.0 / 1024.0),
-    }
-}
-
-/// A JSON number from an f64 (NaN and infinities become null, as `JSON.stringify` writes them).
-pub fn json_num(x: f64) -> serde_json::Value {
-    if x.fract() == 0.0 && x.abs() < 9e15 {
-        serde_json::Value::from(x as i64)
-    } else {
-        serde_json::Number::from_f64(x).map_or(serde_json::Value::Null, serde_json::Value::Number)
     }
 }
 
@@ -129,13 +109,5 @@ mod tests {
         assert_eq!(escape("\u{1b}[31mred\u{1b}[0m"), "\\x1b[31mred\\x1b[0m");
         assert_eq!(escape("a\u{202e}b\u{9b}c\nd"), "a\\u{202e}b\\x9bc\\nd");
         assert_eq!(escape("Zoë 日本 😀"), "Zoë 日本 😀");
-    }
-
-    #[test]
-    fn numbers_print_like_javascript() {
-        assert_eq!(num(84.0), "84");
-        assert_eq!(num(52.599999999999994), "52.599999999999994");
-        assert_eq!(json_num(120.0), serde_json::json!(120));
-        assert_eq!(json_num(f64::NAN), serde_json::Value::Null);
     }
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::cli::GlobalArgs;
 use crate::error::MeshError;
-use crate::peers::jsval;
+use crate::js::value as jsval;
 use crate::store::{BackendKind, OpenOptions, Store, StoreSource};
 
 #[derive(Debug, Clone)]

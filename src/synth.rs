@@ -6,8 +6,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
-use crate::jsstring::JsString;
-use crate::output::json_num;
+use crate::js::JsString;
+use crate::js::number::to_json_value as json_num;
 use crate::peers::DAY_MS;
 use crate::store::{Area, ChangeSet};
 

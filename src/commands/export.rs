@@ -8,9 +8,9 @@ use serde_json::{Map, Value};
 use crate::backup::{self, Backup};
 use crate::cli::{ExportArgs, RowFormat};
 use crate::error::exit;
-use crate::jsstring::JsString;
+use crate::js::JsString;
+use crate::js::value::truthy;
 use crate::peers::edit::set_members;
-use crate::peers::jsval::truthy;
 use crate::peers::{Namespace, PeerView, score};
 use crate::settings::Settings;
 use crate::store::Area;
@@ -114,7 +114,7 @@ fn app_format(ns: &Namespace, now: f64) -> Result<String> {
     }
     let mut out = Map::new();
     out.insert("version".into(), Value::from(crate::peers::SCHEMA_VERSION));
-    out.insert("exportDate".into(), crate::output::json_num(now));
+    out.insert("exportDate".into(), crate::js::number::to_json_value(now));
     out.insert("peers".into(), Value::Array(peers));
     Ok(format!(
         "{}\n",
@@ -149,8 +149,8 @@ fn rows(ns: &Namespace, now: f64, format: RowFormat) -> Result<String> {
                 f(&v.display_name),
                 f(&v.last_seen),
                 f(&v.last_connected),
-                crate::output::json_num(score::quality(v).total),
-                crate::output::json_num(score::reconnection(v, now).total),
+                crate::js::number::to_json_value(score::quality(v).total),
+                crate::js::number::to_json_value(score::reconnection(v, now).total),
                 q("connectionType"),
                 q("latency"),
                 f(&v.reconnection_attempts),

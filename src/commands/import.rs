@@ -10,9 +10,9 @@ use super::write::{self, Action, Plan};
 use crate::backup::Backup;
 use crate::cli::{ImportArgs, ImportMode};
 use crate::error::MeshError;
-use crate::jsstring::JsString;
+use crate::js::JsString;
+use crate::js::value::to_number;
 use crate::peers::edit::Draft;
-use crate::peers::jsval::to_number;
 use crate::peers::namespace::{Index, parse_index};
 use crate::peers::{Namespace, PeerView};
 use crate::settings::Settings;
@@ -112,7 +112,7 @@ fn from_app_export(
     let needs_key = data
         .peers
         .iter()
-        .any(|p| crate::peers::jsval::truthy(p.get("sharedSecret")));
+        .any(|p| crate::js::value::truthy(p.get("sharedSecret")));
     let mut new_key_record = None;
     let key = if needs_key {
         match super::keys::store_key(ns, key_args)? {
@@ -138,7 +138,7 @@ fn from_app_export(
             warnings.push(format!("{file}: peers[{i}] has no peerId; skipped"));
             continue;
         };
-        if crate::peers::jsval::truthy(rec.get("sharedSecret")) {
+        if crate::js::value::truthy(rec.get("sharedSecret")) {
             let plain = rec
                 .get("sharedSecret")
                 .and_then(Value::as_str)

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::cli::InspectArgs;
 use crate::error::exit;
-use crate::jsstring::JsString;
+use crate::js::JsString;
 use crate::output;
 use crate::peers::Namespace;
 use crate::peers::findings::{self, Finding};

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::cli::ListArgs;
 use crate::error::exit;
+use crate::js::number;
 use crate::output;
 use crate::peers::Namespace;
 use crate::peers::query::{self, Hit, QueryOptions};
@@ -36,7 +37,7 @@ impl<'a> ListRow<'a> {
             display_name: or_null(&v.display_name),
             last_seen: or_null(&v.last_seen),
             last_connected: or_null(&v.last_connected),
-            quality: output::json_num(hit.quality.total),
+            quality: number::to_json_value(hit.quality.total),
             connection_type: q("connectionType"),
             latency: q("latency"),
             reconnection_attempts: or_null(&v.reconnection_attempts),
@@ -100,7 +101,7 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
             text(v.display_name.as_ref()),
             settings.time(v.last_seen.as_ref()),
             settings.time(v.last_connected.as_ref()),
-            output::num(h.quality.total),
+            number::to_string(h.quality.total),
             text(v.quality_field("connectionType")),
             v.quality_field("latency")
                 .filter(|l| !l.is_null())

@@ -26,7 +26,7 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 use crate::error::MeshError;
 use crate::error::exit;
-use crate::jsstring::JsString;
+use crate::js::JsString;
 use crate::output;
 use crate::peers::Namespace;
 use crate::settings::Settings;

@@ -7,7 +7,7 @@ use super::write::{self, Action, Plan};
 use crate::cli::{KeyArgs, ReEncryptArgs};
 use crate::crypto::{self, NewKind};
 use crate::error::MeshError;
-use crate::jsstring::JsString;
+use crate::js::JsString;
 use crate::output;
 use crate::passphrase;
 use crate::peers::edit::{Draft, set_members};

@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use crate::cli::ScoreArgs;
 use crate::error::exit;
-use crate::output::{self, json_num};
+use crate::js::number::{self, to_json_value as json_num};
+use crate::output;
 use crate::peers::Namespace;
 use crate::peers::record::PeerView;
 use crate::peers::score::{self, QualityParts, ReconnectionParts};
@@ -109,30 +110,30 @@ pub fn name(n: Option<&str>) -> String {
 }
 
 pub fn number(v: &Value) -> String {
-    v.as_f64().map_or("NaN".into(), output::num)
+    v.as_f64().map_or("NaN".into(), number::to_string)
 }
 
 pub fn quality_sum(p: &QualityParts) -> String {
     format!(
         "{}+{}+{}+{}",
-        output::num(p.latency),
-        output::num(p.success_rate),
-        output::num(p.connection_type),
-        output::num(p.uptime)
+        number::to_string(p.latency),
+        number::to_string(p.success_rate),
+        number::to_string(p.connection_type),
+        number::to_string(p.uptime)
     )
 }
 
 pub fn reconnection_sum(p: &ReconnectionParts) -> String {
     format!(
         "{}+{}+{}+{}{}",
-        output::num(p.quality),
-        output::num(p.recency),
-        output::num(p.connections),
-        output::num(p.reliability),
+        number::to_string(p.quality),
+        number::to_string(p.recency),
+        number::to_string(p.connections),
+        number::to_string(p.reliability),
         if p.penalty < 0.0 {
-            output::num(p.penalty)
+            number::to_string(p.penalty)
         } else {
-            format!("-{}", output::num(p.penalty))
+            format!("-{}", number::to_string(p.penalty))
         }
     )
 }

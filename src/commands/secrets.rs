@@ -8,9 +8,9 @@ use zeroize::Zeroizing;
 use crate::cli::SecretsArgs;
 use crate::crypto;
 use crate::error::exit;
+use crate::js::value::truthy;
 use crate::output;
 use crate::peers::Namespace;
-use crate::peers::jsval::truthy;
 use crate::settings::Settings;
 
 #[derive(Serialize)]

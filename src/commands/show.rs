@@ -6,8 +6,9 @@ use serde_json::Value;
 
 use crate::cli::ShowArgs;
 use crate::error::exit;
-use crate::jsstring::JsString;
-use crate::output::{self, json_num};
+use crate::js::JsString;
+use crate::js::number::{self, to_json_value as json_num};
+use crate::output;
 use crate::peers::Namespace;
 use crate::peers::record::PeerView;
 use crate::peers::score::{self, QualityParts, ReconnectionParts};
@@ -118,10 +119,10 @@ fn print_human(r: &ShowReport, raw: &JsString) -> Result<()> {
         n(&r.quality),
         format!(
             "latency {} + success rate {} + connection type {} + uptime {}",
-            output::num(q.latency),
-            output::num(q.success_rate),
-            output::num(q.connection_type),
-            output::num(q.uptime)
+            number::to_string(q.latency),
+            number::to_string(q.success_rate),
+            number::to_string(q.connection_type),
+            number::to_string(q.uptime)
         ),
     ]);
     t.add_row([
@@ -129,11 +130,11 @@ fn print_human(r: &ShowReport, raw: &JsString) -> Result<()> {
         n(&r.reconnection),
         format!(
             "quality×0.4 {} + recency {} + connections {} + reliability {} + penalty {} (clamped to 0–100)",
-            output::num(p.quality),
-            output::num(p.recency),
-            output::num(p.connections),
-            output::num(p.reliability),
-            output::num(p.penalty)
+            number::to_string(p.quality),
+            number::to_string(p.recency),
+            number::to_string(p.connections),
+            number::to_string(p.reliability),
+            number::to_string(p.penalty)
         ),
     ]);
     output::print(format!("\n{t}"))?;

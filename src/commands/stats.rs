@@ -4,9 +4,10 @@ use anyhow::Result;
 
 use crate::cli::StatsArgs;
 use crate::error::exit;
+use crate::js::number::to_fixed;
 use crate::output;
 use crate::peers::Namespace;
-use crate::peers::stats::{storage_stats, to_fixed};
+use crate::peers::stats::storage_stats;
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, _args: &StatsArgs) -> Result<u8> {

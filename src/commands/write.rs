@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::backup::{self, Backup};
 use crate::cli::WriteArgs;
 use crate::error::{MeshError, exit};
-use crate::jsstring::JsString;
+use crate::js::JsString;
 use crate::output;
 use crate::peers::PeerView;
 use crate::settings::Settings;

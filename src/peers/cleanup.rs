@@ -9,10 +9,10 @@
 
 use std::collections::HashSet;
 
-use super::jsval::{member, to_number, truthy};
 use super::query::{self, Order, QueryOptions, SortKey};
 use super::score::{self, days_since_seen};
 use super::{DAY_MS, Peer};
+use crate::js::value::{member, to_number, truthy};
 use crate::time::{duration, duration_over, duration_short};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,7 +188,7 @@ pub fn plan<'p>(
                 for h in ranked.into_iter().take(n - th.target) {
                     let why = format!(
                         "quality {} is among the {} lowest of {n} peers; {} are kept",
-                        crate::output::num(h.quality.total),
+                        crate::js::number::to_string(h.quality.total),
                         n - th.target,
                         th.target
                     );
@@ -216,8 +216,8 @@ pub fn plan<'p>(
                         rules.push(Rule::LowQuality);
                         why.push(format!(
                             "quality {} (below {}) and {w}",
-                            crate::output::num(h.quality.total),
-                            crate::output::num(th.low_quality)
+                            crate::js::number::to_string(h.quality.total),
+                            crate::js::number::to_string(th.low_quality)
                         ));
                     }
                 }
@@ -337,15 +337,15 @@ fn failing(p: &Peer, max_failures: f64, now: f64) -> Option<String> {
     };
     Some(format!(
         "{} failed reconnection attempts (at least {}), {blacklist}",
-        crate::output::num(attempts),
-        crate::output::num(max_failures)
+        crate::js::number::to_string(attempts),
+        crate::js::number::to_string(max_failures)
     ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jsstring::JsString;
+    use crate::js::JsString;
     use crate::peers::PeerView;
 
     fn peer(i: usize, json: &str) -> Peer {

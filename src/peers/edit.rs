@@ -10,33 +10,10 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::Namespace;
-use super::namespace::{Index, parse_index};
-use crate::jsstring::JsString;
+use super::namespace::{Index, index_number_id, parse_index};
+use crate::js::{JsString, json, number};
 use crate::store::ChangeSet;
 use crate::store::jsontext::{self, Layout};
-
-/// The JSON text of a number as JavaScript's `JSON.stringify` writes it (integers without a
-/// fraction; NaN and infinities as `null`).
-pub fn js_number(x: f64) -> String {
-    if !x.is_finite() {
-        return "null".into();
-    }
-    if x == x.trunc() && x.abs() < 1e21 {
-        // -0 is written as 0 by JavaScript.
-        return format!("{}", x as i128);
-    }
-    // Rust's shortest round-trip text; JavaScript uses an exponent only outside 1e-7..1e21.
-    let abs = x.abs();
-    if (1e-7..1e21).contains(&abs) {
-        format!("{x}")
-    } else {
-        let s = format!("{x:e}");
-        match s.split_once('e') {
-            Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e}"),
-            _ => s,
-        }
-    }
-}
 
 /// `raw` (a JSON object text) with members set to new JSON values: a member that exists gets
 /// its value replaced where it stands (every occurrence, should the name repeat), a missing one
@@ -217,22 +194,21 @@ impl<'n, 'a> Draft<'n, 'a> {
             .filter_map(|id| self.get(&self.ns.peer_key(id)))
             .map(|raw| 2 * raw.utf16_len() as u64)
             .sum();
-        let total = js_number(ids.len() as f64);
-        let size = js_number(size as f64);
+        let total = number::to_json(ids.len() as f64);
+        let size = number::to_json(size as f64);
         let meta_key = self.ns.key("peers:metadata");
         let new = match self.get(&meta_key) {
             None => {
-                let cleanup = js_number(last_cleanup.unwrap_or(now));
+                let cleanup = number::to_json(last_cleanup.unwrap_or(now));
                 JsString::from(format!(
                     "{{\"lastCleanup\":{cleanup},\"totalPeers\":{total},\"estimatedSize\":{size},\"statistics\":{{\"totalReconnections\":0,\"successfulReconnections\":0,\"failedReconnections\":0}}}}"
                 ))
             }
             Some(raw) => {
-                let readable = serde_json::from_str::<Value>(&raw.to_string_lossy())
-                    .is_ok_and(|v| v.is_object());
+                let readable = json::parse::<Value>(raw).is_ok_and(|v| v.is_object());
                 let mut updates = Vec::new();
                 if let Some(t) = last_cleanup {
-                    updates.push(("lastCleanup", js_number(t)));
+                    updates.push(("lastCleanup", number::to_json(t)));
                 }
                 updates.push(("totalPeers", total));
                 updates.push(("estimatedSize", size));
@@ -254,14 +230,14 @@ impl<'n, 'a> Draft<'n, 'a> {
 /// `JSON.stringify(index.filter(id => !removed.has(id)))`, or `None` when the index is not an
 /// array.
 fn index_without(raw: &JsString, removed: &HashSet<String>) -> Option<JsString> {
-    let text = raw.to_string_lossy();
+    let text = json::text(raw);
     let elements = jsontext::array_elements(&text).ok()?;
     let mut kept = Vec::with_capacity(elements.len());
     for e in elements {
-        let value: Value = serde_json::from_str(e).unwrap_or(Value::Null);
+        let value: Value = json::parse_text(e).unwrap_or(Value::Null);
         let id = match &value {
             Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
+            Value::Number(n) => Some(index_number_id(n)),
             _ => None,
         };
         if id.as_ref().is_some_and(|id| removed.contains(id)) {
@@ -271,7 +247,7 @@ fn index_without(raw: &JsString, removed: &HashSet<String>) -> Option<JsString> 
             Value::String(_) => {
                 jsontext::decode_string(e).map_or_else(|| e.to_owned(), |s| s.to_json())
             }
-            Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), js_number),
+            Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), number::to_json),
             other => serde_json::to_string(&other).unwrap_or_else(|_| "null".into()),
         });
     }
@@ -285,12 +261,12 @@ mod tests {
 
     #[test]
     fn numbers_as_javascript_writes_them() {
-        assert_eq!(js_number(1795176000000.0), "1795176000000");
-        assert_eq!(js_number(-0.0), "0");
-        assert_eq!(js_number(0.5), "0.5");
-        assert_eq!(js_number(f64::NAN), "null");
-        assert_eq!(js_number(1e21), "1e+21");
-        assert_eq!(js_number(1.5e-9), "1.5e-9");
+        assert_eq!(number::to_json(1795176000000.0), "1795176000000");
+        assert_eq!(number::to_json(-0.0), "0");
+        assert_eq!(number::to_json(0.5), "0.5");
+        assert_eq!(number::to_json(f64::NAN), "null");
+        assert_eq!(number::to_json(1e21), "1e+21");
+        assert_eq!(number::to_json(1.5e-9), "1.5e-9");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::namespace::{Index, Namespace, PeerProblem};
-use crate::jsstring::JsString;
+use crate::js::JsString;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

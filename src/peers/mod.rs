@@ -4,7 +4,6 @@
 pub mod cleanup;
 pub mod edit;
 pub mod findings;
-pub mod jsval;
 pub mod namespace;
 pub mod query;
 pub mod record;

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::record::{PeerView, Unreadable};
-use crate::jsstring::JsString;
+use crate::js::{JsString, json, number};
 use crate::store::{Area, entry_bytes};
 
 /// The namespace of one store under a key prefix (default `mesh:`).
@@ -111,7 +111,7 @@ impl<'a> Namespace<'a> {
     /// Parsed `mesh:peers:metadata` (`None` when absent or unreadable).
     pub fn metadata(&self) -> Option<Value> {
         self.get("peers:metadata")
-            .and_then(|raw| serde_json::from_str::<Value>(&raw.to_string_lossy()).ok())
+            .and_then(|raw| json::parse::<Value>(raw).ok())
             .filter(Value::is_object)
     }
 
@@ -141,8 +141,14 @@ impl<'a> Namespace<'a> {
     }
 }
 
+/// The id a number in the index names: the app builds the key as `PREFIX + id`, which writes
+/// the number as `String(id)` does (`5`, `1e+21`).
+pub(crate) fn index_number_id(n: &serde_json::Number) -> String {
+    n.as_f64().map_or_else(|| n.to_string(), number::to_string)
+}
+
 pub(crate) fn parse_index(raw: &JsString) -> Index {
-    match serde_json::from_str::<Value>(&raw.to_string_lossy()) {
+    match json::parse::<Value>(raw) {
         Ok(Value::Array(items)) => {
             let mut skipped = 0;
             let ids = items
@@ -150,7 +156,7 @@ pub(crate) fn parse_index(raw: &JsString) -> Index {
                 .filter_map(|v| match v {
                     Value::String(s) => Some(s),
                     // The app builds the key as PREFIX + id, so a number names "mesh:peer:5".
-                    Value::Number(n) => Some(n.to_string()),
+                    Value::Number(n) => Some(index_number_id(&n)),
                     _ => {
                         skipped += 1;
                         None

@@ -71,7 +71,7 @@ pub fn query<'p>(
         .filter(|p| {
             max_age.is_none_or(|age| {
                 !js_greater(
-                    now - super::jsval::to_number(p.view.last_seen.as_ref()),
+                    now - crate::js::value::to_number(p.view.last_seen.as_ref()),
                     age,
                 )
             })

@@ -6,8 +6,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::jsval::{Field, member, present, to_number, truthy};
-use crate::jsstring::JsString;
+use crate::js::value::{Field, member, present, to_number, truthy};
+use crate::js::{JsString, json};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -61,13 +61,13 @@ impl std::fmt::Display for Unreadable {
 }
 
 impl PeerView {
-    /// Parses a record string. Lone surrogates (which JavaScript accepts) are read as U+FFFD
-    /// here; the raw string itself is never rewritten from this view.
+    /// Parses a record string as `JSON.parse` does. Lone surrogates are read as U+FFFD here;
+    /// the raw string itself is never rewritten from this view.
     pub fn parse(raw: &JsString) -> Result<PeerView, Unreadable> {
         if raw.is_empty() {
             return Err(Unreadable::Empty);
         }
-        let text = raw.to_string_lossy();
+        let text = json::text(raw);
         let first = text.trim_start().as_bytes().first().copied();
         if first != Some(b'{') {
             return Err(match serde_json::from_str::<serde::de::IgnoredAny>(&text) {
@@ -81,15 +81,7 @@ impl PeerView {
                 }),
             });
         }
-        serde_json::from_str::<PeerView>(&text).or_else(|e| {
-            // serde_json refuses lone surrogate escapes in strings; JavaScript accepts them.
-            let sanitized = replace_lone_surrogate_escapes(&text);
-            if sanitized == text {
-                return Err(Unreadable::NotJson(e.to_string()));
-            }
-            serde_json::from_str::<PeerView>(&sanitized)
-                .map_err(|e| Unreadable::NotJson(e.to_string()))
-        })
+        json::parse_text::<PeerView>(&text).map_err(|e| Unreadable::NotJson(e.to_string()))
     }
 
     pub fn quality_field(&self, name: &str) -> Option<&Value> {
@@ -114,45 +106,6 @@ impl PeerView {
     pub fn display_name(&self) -> Option<&str> {
         self.display_name.as_ref().and_then(Value::as_str)
     }
-}
-
-/// Rewrites `\udXXX` escapes that are not part of a surrogate pair as `\ufffd`, so serde_json
-/// can read a record that JavaScript's `JSON.parse` accepts.
-fn replace_lone_surrogate_escapes(text: &str) -> String {
-    let b = text.as_bytes();
-    let unit_at = |i: usize| -> Option<u16> {
-        (b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u'))
-            .then(|| {
-                text.get(i + 2..i + 6)
-                    .and_then(|h| u16::from_str_radix(h, 16).ok())
-            })
-            .flatten()
-    };
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    let mut last = 0;
-    while i < b.len() {
-        if b[i] != b'\\' {
-            i += 1;
-            continue;
-        }
-        match unit_at(i) {
-            Some(hi @ 0xD800..=0xDBFF) if matches!(unit_at(i + 6), Some(0xDC00..=0xDFFF)) => {
-                let _ = hi;
-                i += 12;
-            }
-            Some(0xD800..=0xDFFF) => {
-                out.push_str(&text[last..i]);
-                out.push_str("\\ufffd");
-                i += 6;
-                last = i;
-            }
-            Some(_) => i += 6,
-            None => i += 2, // any other escape, including `\\`
-        }
-    }
-    out.push_str(&text[last..]);
-    out
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 use serde::Serialize;
 
 use super::DAY_MS;
-use super::jsval::{clamp_0_100, or_zero, to_number, truthy};
 use super::record::PeerView;
+use crate::js::value::{clamp_0_100, or_zero, to_number, truthy};
 
 /// `calculateQualityScore` and its four parts.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -124,7 +124,7 @@ pub fn days_since_seen(p: &PeerView, now: f64) -> f64 {
 pub fn reconnection(p: &PeerView, now: f64) -> Reconnection {
     let q = quality(p).total;
     let cq = p.connection_quality.as_ref().filter(|v| truthy(Some(v)));
-    let field = |name| super::jsval::member(cq, name);
+    let field = |name| crate::js::value::member(cq, name);
 
     let days = days_since_seen(p, now);
     let recency = match () {
@@ -230,7 +230,7 @@ pub fn last_connected_key(p: &PeerView) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jsstring::JsString;
+    use crate::js::JsString;
 
     fn view(json: &str) -> PeerView {
         PeerView::parse(&JsString::from(json)).unwrap()

@@ -3,8 +3,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::jsval::to_number;
 use super::{DAY_MS, MAX_PEERS, Namespace};
+use crate::js::number::to_fixed;
+use crate::js::value::to_number;
 use crate::store::{QUOTA_BYTES, area_bytes};
 
 #[derive(Debug, Clone, Serialize)]
@@ -60,55 +61,5 @@ pub fn storage_stats(ns: &Namespace, now: f64) -> StorageStats {
         needs_cleanup,
         origin_bytes: area_bytes(ns.area),
         quota_bytes: QUOTA_BYTES,
-    }
-}
-
-/// JavaScript's `Number.prototype.toFixed`: the exact decimal value of `x`, rounded to `digits`
-/// with ties going up (Rust's `{:.2}` rounds ties to even, which differs at e.g. 0.125).
-pub fn to_fixed(x: f64, digits: usize) -> String {
-    if !x.is_finite() || x.abs() >= 1e21 {
-        return format!("{x}");
-    }
-    // 1100 fractional digits hold every double's exact expansion.
-    let exact = format!("{:.1100}", x.abs());
-    let (int, frac) = exact.split_once('.').unwrap_or((&exact, ""));
-    let mut digits_str: Vec<u8> = int.bytes().chain(frac.bytes().take(digits)).collect();
-    if frac.as_bytes().get(digits).is_some_and(|d| *d >= b'5') {
-        let mut i = digits_str.len();
-        loop {
-            if i == 0 {
-                digits_str.insert(0, b'1');
-                break;
-            }
-            i -= 1;
-            if digits_str[i] == b'9' {
-                digits_str[i] = b'0';
-            } else {
-                digits_str[i] += 1;
-                break;
-            }
-        }
-    }
-    let split = digits_str.len() - digits;
-    let mut s = String::from_utf8(digits_str[..split].to_vec()).unwrap_or_default();
-    if digits > 0 {
-        s.push('.');
-        s.push_str(std::str::from_utf8(&digits_str[split..]).unwrap_or_default());
-    }
-    if x < 0.0 { format!("-{s}") } else { s }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn to_fixed_matches_javascript() {
-        assert_eq!(to_fixed(187060.0 / 1024.0 / 1024.0, 2), "0.18");
-        assert_eq!(to_fixed(0.125, 2), "0.13");
-        assert_eq!(to_fixed(1.005, 2), "1.00"); // 1.005 is really 1.00499999…
-        assert_eq!(to_fixed(120.0, 1), "120.0");
-        assert_eq!(to_fixed(99.95, 1), "100.0"); // 99.95 is really 99.9500000000000028…
-        assert_eq!(to_fixed(0.0, 2), "0.00");
     }
 }

@@ -5,10 +5,10 @@
 use serde_json::Value;
 
 use super::findings::{Finding, Severity, structural};
-use super::jsval::{member, truthy};
 use super::namespace::{Index, Namespace};
 use super::record::PeerView;
 use crate::crypto::{self, Key};
+use crate::js::value::{member, truthy};
 
 /// Clock skew tolerated before a timestamp counts as in the future.
 const FUTURE_SLACK_MS: f64 = 5.0 * 60_000.0;
@@ -321,7 +321,7 @@ fn check_metadata(out: &mut Vec<Finding>, ns: &Namespace) {
             &key,
             format!(
                 "not a JSON object: {}",
-                crate::output::escape(&raw.to_string_lossy().chars().take(60).collect::<String>())
+                raw.to_string_lossy().chars().take(60).collect::<String>()
             ),
         ));
         return;
@@ -351,7 +351,7 @@ fn check_key_record(out: &mut Vec<Finding>, ns: &Namespace, key: &KeyState) {
     let Some(raw) = ns.key_record() else {
         return;
     };
-    match crypto::parse_record(&raw.to_string_lossy()) {
+    match crypto::parse_record(&crate::js::json::text(raw)) {
         Ok(crypto::KeyRecord::Jwk) => out.push(Finding::new(
             Info,
             "key-in-clear",

@@ -3,7 +3,7 @@
 
 use indexmap::IndexMap;
 
-use crate::jsstring::JsString;
+use crate::js::JsString;
 
 /// One origin's localStorage, in the store's key order.
 pub type Area = IndexMap<JsString, JsString>;

@@ -9,7 +9,7 @@ use std::ops::Range;
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::jsstring::JsString;
+use crate::js::JsString;
 
 /// One member of a JSON object: raw key literal and raw value text, both borrowed.
 pub type RawMember<'a> = (&'a str, &'a str);

@@ -11,7 +11,7 @@ use anyhow::Result;
 use super::jsontext::{self, Layout, MemberSpan, Style};
 use super::{Area, Backend, BackendKind, ChangeSet, OriginInfo, atomic, entry_bytes};
 use crate::error::MeshError;
-use crate::jsstring::JsString;
+use crate::js::JsString;
 
 pub struct PlaywrightState {
     location: String,

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use meshpeers::jsstring::JsString;
+use meshpeers::js::JsString;
 
 use crate::support::{TestEnv, json, repo, run};
 

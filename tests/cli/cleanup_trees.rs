@@ -10,7 +10,7 @@
 
 use std::fs;
 
-use meshpeers::jsstring::JsString;
+use meshpeers::js::JsString;
 use meshpeers::store::{Area, ChangeSet, render_flat, render_playwright};
 use serde_json::{Value, json};
 

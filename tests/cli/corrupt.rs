@@ -7,7 +7,7 @@
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
-use meshpeers::jsstring::JsString;
+use meshpeers::js::JsString;
 use meshpeers::store::{Area, render_flat};
 use serde_json::{Value, json};
 

@@ -9,6 +9,7 @@ mod damaged;
 mod docs;
 mod export;
 mod fixtures;
+mod js_semantics;
 mod leveldb;
 mod maintenance;
 mod parity;

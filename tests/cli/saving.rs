@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use meshpeers::jsstring::JsString;
+use meshpeers::js::JsString;
 use meshpeers::store::{BackendKind, ChangeSet};
 
 use crate::support::{TestEnv, corpus, open_store as open};

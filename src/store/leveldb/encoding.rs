@@ -1,7 +1,7 @@
 //! Chromium's string encoding in localStorage keys and values: a format byte, then Latin-1
 //! (0x01, one byte per UTF-16 unit) or UTF-16LE (0x00, lone surrogates kept).
 
-use crate::jsstring::JsString;
+use crate::js::JsString;
 
 pub const UTF16: u8 = 0x00;
 pub const LATIN1: u8 = 0x01;

@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use rusty_leveldb::{DB, LdbIterator, Options, StatusCode};
 
 use crate::error::MeshError;
-use crate::jsstring::JsString;
+use crate::js::JsString;
 use crate::store::{Area, OriginInfo, entry_bytes};
 
 pub use cow_env::{CowEnv, ReadFault, ReadFaults};
