@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use crate::backup::{self, Backup};
 use crate::cli::{ExportArgs, RowFormat};
 use crate::error::exit;
-use crate::js::JsString;
 use crate::js::value::truthy;
+use crate::js::{JsString, json};
 use crate::peers::edit::set_members;
 use crate::peers::{Namespace, PeerView, score};
 use crate::settings::Settings;
@@ -78,16 +78,15 @@ fn redact(area: &Area, prefix: &str) -> Area {
                 return (k.clone(), v.clone());
             }
             // Only members the record has are replaced; none is added.
-            let present: Vec<(&str, String)> =
-                serde_json::from_str::<Map<String, Value>>(&v.to_string_lossy())
-                    .map(|m| {
-                        REDACTED
-                            .iter()
-                            .filter(|(name, _)| m.contains_key(*name))
-                            .map(|(name, value)| (*name, (*value).to_owned()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+            let present: Vec<(&str, String)> = json::parse::<Map<String, Value>>(v)
+                .map(|m| {
+                    REDACTED
+                        .iter()
+                        .filter(|(name, _)| m.contains_key(*name))
+                        .map(|(name, value)| (*name, (*value).to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default();
             let new = set_members(v, &present).unwrap_or_else(|| v.clone());
             (k.clone(), new)
         })
@@ -102,8 +101,7 @@ fn app_format(ns: &Namespace, now: f64) -> Result<String> {
         let Some(raw) = ns.area.get(&ns.peer_key(id)) else {
             continue;
         };
-        let Ok(Value::Object(mut rec)) = serde_json::from_str::<Value>(&raw.to_string_lossy())
-        else {
+        let Ok(Value::Object(mut rec)) = json::parse::<Value>(raw) else {
             continue;
         };
         if truthy(rec.get("encryptedSecret")) {

@@ -10,8 +10,8 @@ use super::write::{self, Action, Plan};
 use crate::backup::Backup;
 use crate::cli::{ImportArgs, ImportMode};
 use crate::error::MeshError;
-use crate::js::JsString;
 use crate::js::value::to_number;
+use crate::js::{JsString, json};
 use crate::peers::edit::Draft;
 use crate::peers::namespace::{Index, parse_index};
 use crate::peers::{Namespace, PeerView};
@@ -349,7 +349,7 @@ fn merge(ns: &Namespace, backup: &Backup, location: &str, now: f64) -> Result<Pl
     if !new_ids.is_empty() {
         let mut items: Vec<String> = match ns.area.get(&index_key) {
             Some(raw) => {
-                let text = raw.to_string_lossy();
+                let text = json::text(raw);
                 jsontext::array_elements(&text)
                     .map(|e| e.iter().map(|s| (*s).to_owned()).collect())
                     .unwrap_or_default()

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::cli::InspectArgs;
 use crate::error::exit;
-use crate::js::JsString;
+use crate::js::{JsString, json};
 use crate::output;
 use crate::peers::Namespace;
 use crate::peers::findings::{self, Finding};
@@ -47,14 +47,14 @@ pub struct KeyRecordSummary {
 }
 
 fn summarize_key_record(raw: &JsString) -> KeyRecordSummary {
-    let v: Option<Value> = serde_json::from_str(&raw.to_string_lossy()).ok();
+    let v: Option<Value> = json::parse(raw).ok();
     let field = |n: &str| {
         v.as_ref()
             .and_then(|v| v.get(n))
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
-    match crate::crypto::parse_record(&raw.to_string_lossy()) {
+    match crate::crypto::parse_record(&json::text(raw)) {
         Ok(crate::crypto::KeyRecord::Jwk) => KeyRecordSummary {
             kind: "jwk",
             alg: field("alg"),

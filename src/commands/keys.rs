@@ -1,6 +1,7 @@
 //! Getting the store's key: the app's JWK, a protected record unlocked with a passphrase, or a
 //! key derived from a passphrase when the store has none.
 
+use crate::js::json;
 use anyhow::Result;
 
 use crate::cli::KeyArgs;
@@ -36,7 +37,7 @@ pub fn store_key(ns: &Namespace, args: &KeyArgs) -> Result<Option<Key>> {
             iterations,
         )));
     };
-    let text = raw.to_string_lossy();
+    let text = json::text(raw);
     let record = crypto::parse_record(&text).map_err(|why| {
         MeshError::invalid(&record_key, format!("the key record is unusable: {why}"))
     })?;
@@ -88,9 +89,10 @@ pub fn key_state(ns: &Namespace, args: &KeyArgs) -> Result<crate::peers::validat
             iterations,
         )));
     };
-    match crypto::parse_record(&raw.to_string_lossy()) {
+    let text = json::text(raw);
+    match crypto::parse_record(&text) {
         Ok(KeyRecord::Jwk) => {
-            Ok(crypto::jwk_key(&raw.to_string_lossy()).map_or(KeyState::Unknown, KeyState::Usable))
+            Ok(crypto::jwk_key(&text).map_or(KeyState::Unknown, KeyState::Usable))
         }
         Ok(protected) => match passphrase::current(
             args.passphrase_file.as_deref(),

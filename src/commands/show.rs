@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use crate::cli::ShowArgs;
 use crate::error::exit;
-use crate::js::JsString;
 use crate::js::number::{self, to_json_value as json_num};
+use crate::js::{JsString, json};
 use crate::output;
 use crate::peers::Namespace;
 use crate::peers::record::PeerView;
@@ -58,8 +58,7 @@ pub fn run(settings: &Settings, args: &ShowArgs) -> Result<u8> {
     match PeerView::parse(raw) {
         Err(why) => report.unreadable = Some(why.to_string()),
         Ok(view) => {
-            report.record =
-                hide_secrets(serde_json::from_str(&raw.to_string_lossy()).unwrap_or(Value::Null));
+            report.record = hide_secrets(json::parse(raw).unwrap_or(Value::Null));
             let q = score::quality(&view);
             let r = score::reconnection(&view, settings.now);
             report.quality = json_num(q.total);
