@@ -674,19 +674,13 @@ pub struct ReEncryptArgs {
 
 /// Check the namespace: every finding with a stable code, a severity, the key and a message.
 ///
-/// Errors: index-unreadable, index-missing, index-entry-invalid, index-duplicate,
-/// record-missing, record-unreadable, record-not-object, record-not-indexed, peer-id-missing,
-/// peer-id-mismatch, field-missing, field-type, count-negative, successful-exceeds-total,
-/// success-rate-range, attempts-range, timestamp-future, secret-plaintext,
-/// secret-undecryptable (when a key is available), key-record-unusable, metadata-unreadable.
-/// Warnings: attempts-missing, name-unsanitised, name-too-long, ip-address,
-/// schema-version-missing, schema-version-unknown, metadata-missing, metadata-out-of-step.
-/// Info: key-in-clear, secrets-not-checked.
+/// Every finding code, with its severity and meaning, is listed at the end of `--help`.
 ///
 /// Exit status 0 without errors, 1 with errors (--strict: warnings count too).
 ///
 /// JSON (`--json`): {findings:[{severity, code, key, message}], errors, warnings, infos}.
 #[derive(Debug, Args)]
+#[command(after_long_help = crate::peers::findings::codes_help())]
 pub struct ValidateArgs {
     /// Warnings make the exit status 1 too.
     #[arg(long)]

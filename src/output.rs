@@ -76,6 +76,20 @@ pub fn kv_table(rows: &[(&str, String)]) -> Table {
     t
 }
 
+/// The findings of `inspect` and `validate`, one row each.
+pub fn findings_table(findings: &[crate::peers::findings::Finding]) -> Table {
+    let mut t = table(["SEVERITY", "CODE", "KEY", "MESSAGE"]);
+    for f in findings {
+        t.add_row([
+            f.severity.name().to_owned(),
+            f.code.name().to_owned(),
+            escape(&f.key).into_owned(),
+            escape(&f.message).into_owned(),
+        ]);
+    }
+    t
+}
+
 /// Writes `value` as pretty JSON and a newline on stdout.
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     // Serialise first: a write error then stays a plain io::Error (a closed pipe is success).

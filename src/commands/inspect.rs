@@ -215,15 +215,7 @@ fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
     if r.findings.is_empty() {
         output::print("\nNo findings.")?;
     } else {
-        let mut t = output::table(["SEVERITY", "CODE", "KEY", "MESSAGE"]);
-        for f in &r.findings {
-            t.add_row([
-                format!("{:?}", f.severity).to_lowercase(),
-                f.code.to_owned(),
-                output::escape(&f.key).into_owned(),
-                output::escape(&f.message).into_owned(),
-            ]);
-        }
+        let t = output::findings_table(&r.findings);
         output::print(format!("\nFindings:\n{t}"))?;
     }
     Ok(())

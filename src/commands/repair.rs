@@ -12,7 +12,7 @@ use crate::crypto;
 use crate::js::JsString;
 use crate::js::value::{to_number, truthy};
 use crate::peers::edit::{Draft, set_members};
-use crate::peers::findings::Severity;
+use crate::peers::findings::{FindingCode, Severity};
 use crate::peers::namespace::{Index, parse_index};
 use crate::peers::validate::{self, KeyState, NAME_MAX};
 use crate::peers::{Namespace, PeerView};
@@ -20,19 +20,6 @@ use crate::settings::Settings;
 use crate::store::Area;
 
 /// Record errors that no fix can undo without guessing: the record goes to quarantine.
-const UNUSABLE: &[&str] = &[
-    "record-unreadable",
-    "record-not-object",
-    "peer-id-missing",
-    "peer-id-mismatch",
-    "field-type",
-    "field-missing",
-    "count-negative",
-    "successful-exceeds-total",
-    "success-rate-range",
-    "attempts-range",
-    "timestamp-future",
-];
 
 pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
     let mut store = settings.open_store()?;
@@ -40,10 +27,10 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
         let ns = Namespace::new(&store.area, &settings.prefix);
         let key_state = super::keys::key_state(&ns, &args.key)?;
         let findings = validate::validate(&ns, settings.now, &key_state);
-        let errors_at = |key: &str, codes: &[&str]| {
+        let errors_at = |key: &str, wanted: &dyn Fn(FindingCode) -> bool| {
             findings
                 .iter()
-                .any(|f| f.severity == Severity::Error && f.key == key && codes.contains(&f.code))
+                .any(|f| f.severity == Severity::Error && f.key == key && wanted(f.code))
         };
         let mut draft = Draft::new(&ns);
         let mut actions = Vec::new();
@@ -64,10 +51,9 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
             KeyState::Usable(k) => Some(k),
             _ => None,
         };
-        let key_record_unusable = errors_at(
-            &ns.key("encryption:key").to_string(),
-            &["key-record-unusable"],
-        );
+        let key_record_unusable = errors_at(&ns.key("encryption:key").to_string(), &|c| {
+            c == FindingCode::KeyRecordUnusable
+        });
         if key_record_unusable {
             let k = ns.key("encryption:key");
             quarantined.push((k.clone(), ns.area[&k].clone()));
@@ -101,10 +87,10 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
         for (id, raw) in ns.records() {
             let id = id.to_string();
             let rkey = ns.peer_key(&id);
-            if errors_at(&rkey.to_string(), UNUSABLE) {
+            if errors_at(&rkey.to_string(), &FindingCode::unusable) {
                 let why: Vec<String> = findings
                     .iter()
-                    .filter(|f| f.key == rkey.to_string() && UNUSABLE.contains(&f.code))
+                    .filter(|f| f.key == rkey.to_string() && f.code.unusable())
                     .map(|f| f.message.clone())
                     .collect();
                 quarantined.push((rkey.clone(), raw.clone()));
@@ -154,7 +140,11 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
                     .encrypted_secret
                     .as_ref()
                     .is_some_and(|v| truthy(Some(v)));
-            if orphaned || errors_at(&rkey.to_string(), &["secret-undecryptable"]) {
+            if orphaned
+                || errors_at(&rkey.to_string(), &|c| {
+                    c == FindingCode::SecretUndecryptable
+                })
+            {
                 quarantined.push((rkey.clone(), raw.clone()));
                 updates.push(("encryptedSecret", "null".into()));
                 why.push("encryptedSecret does not decrypt: set to null (original in the quarantine file)".to_owned());

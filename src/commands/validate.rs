@@ -35,16 +35,7 @@ pub fn run(settings: &Settings, args: &ValidateArgs) -> Result<u8> {
         output::print_json(&report)?;
     } else {
         if !findings.is_empty() {
-            let mut t = output::table(["SEVERITY", "CODE", "KEY", "MESSAGE"]);
-            for f in &findings {
-                t.add_row([
-                    format!("{:?}", f.severity).to_lowercase(),
-                    f.code.to_owned(),
-                    output::escape(&f.key).into_owned(),
-                    output::escape(&f.message).into_owned(),
-                ]);
-            }
-            output::print(t)?;
+            output::print(output::findings_table(&findings))?;
         }
         output::print(format!(
             "{}: {} error{}, {} warning{}, {} info",

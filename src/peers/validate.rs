@@ -4,9 +4,11 @@
 
 use serde_json::Value;
 
-use super::findings::{Finding, Severity, structural};
-use super::namespace::{Index, Namespace};
-use super::record::PeerView;
+use std::collections::HashSet;
+
+use super::findings::{Finding, FindingCode, structural};
+use super::namespace::{Index, Namespace, PeerProblem};
+use super::record::{PeerView, Unreadable};
 use crate::crypto::{self, Key};
 use crate::js::value::{member, truthy};
 
@@ -26,18 +28,29 @@ pub enum KeyState {
 }
 
 pub fn validate(ns: &Namespace, now: f64, key: &KeyState) -> Vec<Finding> {
-    use Severity::*;
     let (peers, problems) = ns.load_peers();
     let mut out = structural(ns, &problems, &peers);
+    // `structural` (inspect's view) calls every unreadable record unreadable; validate
+    // names the ones that are JSON but not objects.
+    let not_objects: HashSet<String> = problems
+        .iter()
+        .filter_map(|p| match p {
+            PeerProblem::Unreadable {
+                id,
+                why: Unreadable::NotObject(_),
+            } => Some(ns.peer_key(id).to_string()),
+            _ => None,
+        })
+        .collect();
     for f in &mut out {
-        if f.code == "record-unreadable" && f.message.contains("not a JSON object") {
-            f.code = "record-not-object";
+        if f.code == FindingCode::RecordUnreadable && not_objects.contains(&f.key) {
+            f.code = FindingCode::RecordNotObject;
+            f.severity = f.code.severity();
         }
     }
     if matches!(ns.index, Index::Absent) && ns.records().next().is_some() {
         out.push(Finding::new(
-            Error,
-            "index-missing",
+            FindingCode::IndexMissing,
             ns.key("peers:index").to_string(),
             "peer records exist but there is no index, so the app sees none of them",
         ));
@@ -51,15 +64,17 @@ pub fn validate(ns: &Namespace, now: f64, key: &KeyState) -> Vec<Finding> {
                 // Indexed records were reported by `structural`; report the others here.
                 let reported = out.iter().any(|f| {
                     f.key == record_key
-                        && matches!(f.code, "record-unreadable" | "record-not-object")
+                        && matches!(
+                            f.code,
+                            FindingCode::RecordUnreadable | FindingCode::RecordNotObject
+                        )
                 });
                 if !reported {
                     out.push(Finding::new(
-                        Error,
-                        if why.to_string().contains("not a JSON object") {
-                            "record-not-object"
+                        if matches!(why, Unreadable::NotObject(_)) {
+                            FindingCode::RecordNotObject
                         } else {
-                            "record-unreadable"
+                            FindingCode::RecordUnreadable
                         },
                         &record_key,
                         why.to_string(),
@@ -86,21 +101,19 @@ fn check_record(
     now: f64,
     key_state: &KeyState,
 ) {
-    use Severity::*;
-    let mut push = |sev, code, msg: String| out.push(Finding::new(sev, code, key, msg));
+    let mut push = |code, msg: String| out.push(Finding::new(code, key, msg));
     match v.peer_id.as_ref() {
-        None | Some(Value::Null) => {
-            push(Error, "peer-id-missing", "the record has no peerId".into())
-        }
+        None | Some(Value::Null) => push(
+            FindingCode::PeerIdMissing,
+            "the record has no peerId".into(),
+        ),
         Some(Value::String(p)) if p != id => push(
-            Error,
-            "peer-id-mismatch",
+            FindingCode::PeerIdMismatch,
             format!("peerId {p:?} differs from the key's id {id:?}"),
         ),
         Some(Value::String(_)) => {}
         Some(other) => push(
-            Error,
-            "field-type",
+            FindingCode::FieldType,
             format!("peerId is {}, not a string", kind(other)),
         ),
     }
@@ -131,15 +144,17 @@ fn check_record(
             let t = type_name(val);
             if !allowed.contains(&t) {
                 push(
-                    Error,
-                    "field-type",
+                    FindingCode::FieldType,
                     format!("{name} is {}, expected {}", kind(val), allowed.join(" or ")),
                 );
             }
         }
     }
     if v.last_seen.is_none() {
-        push(Error, "field-missing", "the record has no lastSeen".into());
+        push(
+            FindingCode::FieldMissing,
+            "the record has no lastSeen".into(),
+        );
     }
     let cq = v.connection_quality.as_ref().filter(|c| c.is_object());
     let num = |name: &str| member(cq, name).and_then(Value::as_f64);
@@ -151,15 +166,13 @@ fn check_record(
     ] {
         if let Some(x) = num(name).filter(|x| *x < 0.0) {
             push(
-                Error,
-                "count-negative",
+                FindingCode::CountNegative,
                 format!("connectionQuality.{name} is negative ({x})"),
             );
         }
         if let Some(val) = member(cq, name).filter(|x| !x.is_null() && !x.is_number()) {
             push(
-                Error,
-                "field-type",
+                FindingCode::FieldType,
                 format!(
                     "connectionQuality.{name} is {}, expected a number",
                     kind(val)
@@ -170,16 +183,14 @@ fn check_record(
     if let (Some(s), Some(t)) = (num("successfulConnections"), num("totalConnections")) {
         if s > t {
             push(
-                Error,
-                "successful-exceeds-total",
+                FindingCode::SuccessfulExceedsTotal,
                 format!("successfulConnections {s} exceeds totalConnections {t}"),
             );
         }
     }
     if let Some(r) = num("successRate").filter(|r| !(0.0..=1.0).contains(r)) {
         push(
-            Error,
-            "success-rate-range",
+            FindingCode::SuccessRateRange,
             format!("connectionQuality.successRate {r} is outside 0..1"),
         );
     }
@@ -190,8 +201,7 @@ fn check_record(
         .filter(|a| !(0.0..=100.0).contains(a))
     {
         push(
-            Error,
-            "attempts-range",
+            FindingCode::AttemptsRange,
             format!("reconnectionAttempts {a} is outside 0..100"),
         );
     }
@@ -206,8 +216,7 @@ fn check_record(
             .filter(|t| *t > now + FUTURE_SLACK_MS)
         {
             push(
-                Error,
-                "timestamp-future",
+                FindingCode::TimestampFuture,
                 format!(
                     "{name} {} is in the future (now {})",
                     crate::time::iso(t),
@@ -218,8 +227,7 @@ fn check_record(
     }
     if truthy(v.shared_secret.as_ref()) {
         push(
-            Error,
-            "secret-plaintext",
+            FindingCode::SecretPlaintext,
             "a sharedSecret is stored in the clear (the app encrypts it)".into(),
         );
     }
@@ -232,8 +240,7 @@ fn check_record(
     ) {
         if let Err(e) = crypto::decrypt(k, enc) {
             push(
-                Error,
-                "secret-undecryptable",
+                FindingCode::SecretUndecryptable,
                 format!("encryptedSecret {e}"),
             );
         }
@@ -241,16 +248,14 @@ fn check_record(
     if let Some(name) = v.display_name() {
         if name.contains('<') || name.contains('>') || name.chars().any(char::is_control) {
             push(
-                Warning,
-                "name-unsanitised",
+                FindingCode::NameUnsanitised,
                 "displayName holds markup or control characters (`<`, `>`, escapes)".into(),
             );
         }
         let units = name.encode_utf16().count();
         if units > NAME_MAX {
             push(
-                Warning,
-                "name-too-long",
+                FindingCode::NameTooLong,
                 format!("displayName is {units} UTF-16 units long (more than {NAME_MAX})"),
             );
         }
@@ -258,8 +263,7 @@ fn check_record(
     if let Some(ip) = v.last_known_ip.as_ref().and_then(Value::as_str) {
         if is_full_ip(ip) {
             push(
-                Warning,
-                "ip-address",
+                FindingCode::IpAddress,
                 "lastKnownIP holds a full IP address (privacy; `repair --anonymize-ips`)".into(),
             );
         }
@@ -301,13 +305,11 @@ pub fn anonymize_ip(s: &str) -> Option<String> {
 }
 
 fn check_metadata(out: &mut Vec<Finding>, ns: &Namespace) {
-    use Severity::*;
     let key = ns.key("peers:metadata").to_string();
     let Some(raw) = ns.get("peers:metadata") else {
         if !matches!(ns.index, Index::Absent) {
             out.push(Finding::new(
-                Warning,
-                "metadata-missing",
+                FindingCode::MetadataMissing,
                 &key,
                 "no metadata (the app creates it on its next write)",
             ));
@@ -316,8 +318,7 @@ fn check_metadata(out: &mut Vec<Finding>, ns: &Namespace) {
     };
     let Some(meta) = ns.metadata() else {
         out.push(Finding::new(
-            Error,
-            "metadata-unreadable",
+            FindingCode::MetadataUnreadable,
             &key,
             format!(
                 "not a JSON object: {}",
@@ -331,8 +332,7 @@ fn check_metadata(out: &mut Vec<Finding>, ns: &Namespace) {
     let size = meta.get("estimatedSize").and_then(Value::as_f64);
     if total != Some(stats.peer_count as f64) || size != Some(stats.estimated_size_bytes as f64) {
         out.push(Finding::new(
-            Warning,
-            "metadata-out-of-step",
+            FindingCode::MetadataOutOfStep,
             &key,
             format!(
                 "totalPeers {} / estimatedSize {} differ from the index ({}) and records ({} bytes)",
@@ -346,28 +346,24 @@ fn check_metadata(out: &mut Vec<Finding>, ns: &Namespace) {
 }
 
 fn check_key_record(out: &mut Vec<Finding>, ns: &Namespace, key: &KeyState) {
-    use Severity::*;
     let record_key = ns.key("encryption:key").to_string();
     let Some(raw) = ns.key_record() else {
         return;
     };
     match crypto::parse_record(&crate::js::json::text(raw)) {
         Ok(crypto::KeyRecord::Jwk) => out.push(Finding::new(
-            Info,
-            "key-in-clear",
+            FindingCode::KeyInClear,
             &record_key,
             "the AES key is stored in the clear next to the secrets it protects (`re-encrypt --to passphrase|wrapped`)",
         )),
         Ok(_) if matches!(key, KeyState::Locked) => out.push(Finding::new(
-            Info,
-            "secrets-not-checked",
+            FindingCode::SecretsNotChecked,
             &record_key,
             "the key is protected and no passphrase was given: secrets were not checked",
         )),
         Ok(_) => {}
         Err(why) => out.push(Finding::new(
-            Error,
-            "key-record-unusable",
+            FindingCode::KeyRecordUnusable,
             &record_key,
             why,
         )),

@@ -43,6 +43,17 @@ fn man_pages_are_current() {
         main.contains("Exit status") && main.contains("invalid input"),
         "exit codes documented"
     );
+    // The finding codes come from the enum: the help and the man page list every one.
+    let validate = String::from_utf8_lossy(&want["meshpeers-validate.1"]);
+    let (_, help, _) = run(["validate", "--help"]);
+    for code in meshpeers::peers::findings::FindingCode::ALL {
+        let line = format!("{} ({})", code.name(), code.severity().name());
+        assert!(help.contains(&line), "validate --help lacks {line}");
+        assert!(
+            validate.contains(&line.replace('-', "\\-")),
+            "the validate man page lacks {line}"
+        );
+    }
     let list = String::from_utf8_lossy(&want["meshpeers-list.1"]);
     assert!(
         list.contains("reconnectionAttempts") && list.contains("hasSecret"),
