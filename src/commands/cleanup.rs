@@ -9,6 +9,7 @@ use crate::peers::Namespace;
 use crate::peers::cleanup::{self, Strategy, Thresholds};
 use crate::peers::edit::Draft;
 use crate::peers::namespace::Index;
+use crate::peers::plan::{ActionKind, PlanRule};
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, args: &CleanupArgs) -> Result<u8> {
@@ -49,10 +50,10 @@ pub fn run(settings: &Settings, args: &CleanupArgs) -> Result<u8> {
             .map(|r| Action {
                 peer_id: r.peer.id.clone(),
                 display_name: r.peer.view.display_name().map(str::to_owned),
-                action: "remove",
-                rule: r.rule.as_str().to_owned(),
+                action: ActionKind::Remove,
+                rule: PlanRule::Cleanup(r.rule),
                 rules: if r.rules.len() > 1 {
-                    r.rules.iter().map(|x| x.as_str().to_owned()).collect()
+                    r.rules.clone()
                 } else {
                     Vec::new()
                 },

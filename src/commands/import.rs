@@ -14,6 +14,7 @@ use crate::js::value::to_number;
 use crate::js::{JsString, json};
 use crate::peers::edit::Draft;
 use crate::peers::namespace::{Index, parse_index};
+use crate::peers::plan::{ActionKind, PlanRule};
 use crate::peers::{Namespace, PeerView};
 use crate::settings::Settings;
 use crate::store::jsontext;
@@ -220,7 +221,12 @@ fn replace(ns: &Namespace, backup: &Backup, whole: bool, now: f64) -> Plan {
         if !theirs.contains(k) {
             draft.delete(k.clone());
             if let Some(id) = record_id(ns, k) {
-                actions.push(peer_action(id, Some(v), "remove", "not in the backup"));
+                actions.push(peer_action(
+                    id,
+                    Some(v),
+                    ActionKind::Remove,
+                    "not in the backup",
+                ));
             }
         }
     }
@@ -229,8 +235,8 @@ fn replace(ns: &Namespace, backup: &Backup, whole: bool, now: f64) -> Plan {
         if ours != Some(v) {
             if let Some(id) = record_id(ns, k) {
                 let (action, why) = match ours {
-                    None => ("add", "in the backup only"),
-                    Some(_) => ("replace", "the backup's record differs"),
+                    None => (ActionKind::Add, "in the backup only"),
+                    Some(_) => (ActionKind::Replace, "the backup's record differs"),
                 };
                 actions.push(peer_action(id, Some(v), action, why));
             }
@@ -245,12 +251,12 @@ fn replace(ns: &Namespace, backup: &Backup, whole: bool, now: f64) -> Plan {
     )
 }
 
-fn peer_action(id: String, raw: Option<&JsString>, action: &'static str, why: &str) -> Action {
+fn peer_action(id: String, raw: Option<&JsString>, action: ActionKind, why: &str) -> Action {
     Action {
         display_name: raw.and_then(write::display_name),
         peer_id: id,
         action,
-        rule: format!("import-{action}"),
+        rule: PlanRule::Import(action),
         rules: Vec::new(),
         reason: why.to_owned(),
     }
@@ -286,7 +292,12 @@ fn merge(ns: &Namespace, backup: &Backup, location: &str, now: f64) -> Result<Pl
                 None => {
                     imported_secret |= holds_secret(v);
                     draft.put(k.clone(), v.clone());
-                    actions.push(peer_action(id, Some(v), "add", "in the backup only"));
+                    actions.push(peer_action(
+                        id,
+                        Some(v),
+                        ActionKind::Add,
+                        "in the backup only",
+                    ));
                 }
                 Some(o) if o == v => {}
                 Some(o) => {
@@ -297,14 +308,14 @@ fn merge(ns: &Namespace, backup: &Backup, location: &str, now: f64) -> Result<Pl
                         actions.push(peer_action(
                             id,
                             Some(v),
-                            "replace",
+                            ActionKind::Replace,
                             "the backup's record was seen more recently",
                         ));
                     } else {
                         actions.push(peer_action(
                             id,
                             Some(o),
-                            "keep",
+                            ActionKind::Keep,
                             "differs from the backup; the store's record was seen as recently or more",
                         ));
                     }

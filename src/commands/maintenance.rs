@@ -13,6 +13,7 @@ use crate::js::value::{to_number, truthy};
 use crate::output;
 use crate::peers::edit::{Draft, set_members};
 use crate::peers::namespace::Index;
+use crate::peers::plan::{ActionKind, PlanRule};
 use crate::peers::{Namespace, PeerView};
 use crate::settings::Settings;
 use crate::time::duration_short;
@@ -48,8 +49,8 @@ pub fn remove(settings: &Settings, args: &RemoveArgs) -> Result<u8> {
             actions.push(Action {
                 peer_id: id.clone(),
                 display_name: display_name(record),
-                action: "remove",
-                rule: "requested".into(),
+                action: ActionKind::Remove,
+                rule: PlanRule::Requested,
                 rules: Vec::new(),
                 reason: format!("named on the command line; removes its {state}"),
             });
@@ -105,8 +106,8 @@ pub fn clear(settings: &Settings, args: &ClearArgs) -> Result<u8> {
             draft.delete(ns.peer_key(&id));
             actions.push(Action {
                 display_name: display_name(Some(raw)),
-                action: "remove",
-                rule: "clear".into(),
+                action: ActionKind::Remove,
+                rule: PlanRule::Clear,
                 rules: Vec::new(),
                 reason: if listed {
                     "logout: every peer goes".into()
@@ -212,11 +213,11 @@ pub fn unblacklist(settings: &Settings, args: &UnblacklistArgs) -> Result<u8> {
             actions.push(Action {
                 display_name: view.display_name().map(str::to_owned),
                 peer_id: id,
-                action: "unblacklist",
+                action: ActionKind::Unblacklist,
                 rule: if args.expired && why.starts_with("blacklist ended") {
-                    "expired-blacklist".into()
+                    PlanRule::ExpiredBlacklist
                 } else {
-                    "requested".into()
+                    PlanRule::Requested
                 },
                 rules: Vec::new(),
                 reason: format!("{why}; reconnectionAttempts {attempts} → 0"),

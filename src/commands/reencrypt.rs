@@ -12,6 +12,7 @@ use crate::output;
 use crate::passphrase;
 use crate::peers::edit::{Draft, set_members};
 use crate::peers::namespace::Index;
+use crate::peers::plan::{ActionKind, PlanRule};
 use crate::peers::{Namespace, PeerView};
 use crate::settings::Settings;
 
@@ -101,8 +102,8 @@ pub fn run(settings: &Settings, args: &ReEncryptArgs) -> Result<u8> {
             actions.push(Action {
                 peer_id: id.clone(),
                 display_name: write::display_name(raw),
-                action: "re-encrypt",
-                rule: "rotate".into(),
+                action: ActionKind::ReEncrypt,
+                rule: PlanRule::Rotate,
                 rules: Vec::new(),
                 reason: format!("decrypts with the current key; encrypted under the new {kind} key with a fresh IV"),
             });
@@ -111,8 +112,8 @@ pub fn run(settings: &Settings, args: &ReEncryptArgs) -> Result<u8> {
             actions.push(Action {
                 peer_id: id.clone(),
                 display_name: None,
-                action: "skip",
-                rule: "undecryptable".into(),
+                action: ActionKind::Skip,
+                rule: PlanRule::Undecryptable,
                 rules: Vec::new(),
                 reason: format!("{e}; left untouched (--skip-undecryptable)"),
             });

@@ -14,12 +14,11 @@ use crate::js::value::{to_number, truthy};
 use crate::peers::edit::{Draft, set_members};
 use crate::peers::findings::{FindingCode, Severity};
 use crate::peers::namespace::{Index, parse_index};
+use crate::peers::plan::{ActionKind, PlanRule};
 use crate::peers::validate::{self, KeyState, NAME_MAX};
 use crate::peers::{Namespace, PeerView};
 use crate::settings::Settings;
 use crate::store::Area;
-
-/// Record errors that no fix can undo without guessing: the record goes to quarantine.
 
 pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
     let mut store = settings.open_store()?;
@@ -35,12 +34,12 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
         let mut draft = Draft::new(&ns);
         let mut actions = Vec::new();
         let mut quarantined: Vec<(JsString, JsString)> = Vec::new();
-        let mut act = |id: &str, action: &'static str, rule: &str, reason: String| {
+        let mut act = |id: &str, action: ActionKind, rule: PlanRule, reason: String| {
             actions.push(Action {
                 peer_id: id.to_owned(),
                 display_name: None,
                 action,
-                rule: rule.to_owned(),
+                rule,
                 rules: Vec::new(),
                 reason,
             });
@@ -60,8 +59,8 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
             draft.delete(k.clone());
             act(
                 "-",
-                "quarantine",
-                "key-record-unusable",
+                ActionKind::Quarantine,
+                PlanRule::Finding(FindingCode::KeyRecordUnusable),
                 format!("{k} is unusable; moved to the quarantine file"),
             );
         }
@@ -75,8 +74,8 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
             draft.put(ns.key("encryption:key"), JsString::from(record.as_str()));
             act(
                 "-",
-                "create-key",
-                "secret-plaintext",
+                ActionKind::CreateKey,
+                PlanRule::Finding(FindingCode::SecretPlaintext),
                 "a new AES key (JWK) for plaintext secrets, as the app creates one".into(),
             );
             key = Some(k);
@@ -95,7 +94,12 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
                     .collect();
                 quarantined.push((rkey.clone(), raw.clone()));
                 draft.delete(rkey);
-                act(&id, "quarantine", "unusable", why.join("; "));
+                act(
+                    &id,
+                    ActionKind::Quarantine,
+                    PlanRule::Unusable,
+                    why.join("; "),
+                );
                 continue;
             }
             let Ok(view) = PeerView::parse(raw) else {
@@ -177,7 +181,7 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
             merged.reverse();
             if let Some(new) = set_members(raw, &merged) {
                 draft.put(rkey, new);
-                act(&id, "fix", "repair", why.join("; "));
+                act(&id, ActionKind::Fix, PlanRule::Repair, why.join("; "));
             }
         }
 
@@ -216,8 +220,8 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
             draft.put(index_key.clone(), new_index);
             act(
                 "-",
-                "fix",
-                "index",
+                ActionKind::Fix,
+                PlanRule::Index,
                 format!(
                     "{index_key} rebuilt from the usable records ({} peers)",
                     ids.len()
@@ -232,8 +236,8 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
                 draft.delete(meta_key.clone());
                 act(
                     "-",
-                    "quarantine",
-                    "metadata-unreadable",
+                    ActionKind::Quarantine,
+                    PlanRule::Finding(FindingCode::MetadataUnreadable),
                     format!("{meta_key} is not a JSON object; made again"),
                 );
             }
@@ -245,8 +249,8 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
             );
             act(
                 "-",
-                "fix",
-                "schema-version-missing",
+                ActionKind::Fix,
+                PlanRule::Finding(FindingCode::SchemaVersionMissing),
                 "schema version written as the app writes it (1.0.0)".into(),
             );
         }

@@ -12,6 +12,7 @@ use crate::error::{MeshError, exit};
 use crate::js::JsString;
 use crate::output;
 use crate::peers::PeerView;
+pub use crate::peers::plan::{Action, ActionKind};
 use crate::settings::Settings;
 use crate::store::{ChangeSet, Store};
 
@@ -20,23 +21,6 @@ pub fn display_name(raw: &JsString) -> Option<String> {
     PeerView::parse(raw)
         .ok()
         .and_then(|v| v.display_name().map(str::to_owned))
-}
-
-/// One line of a plan.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Action {
-    pub peer_id: String,
-    pub display_name: Option<String>,
-    /// What happens to the peer: `remove`, `unblacklist`, `add`, `replace`, `keep`.
-    pub action: &'static str,
-    /// The rule that chose it.
-    pub rule: String,
-    /// Every rule the peer meets (cleanup), when more than the one named.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub rules: Vec<String>,
-    /// The facts behind it.
-    pub reason: String,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -216,8 +200,8 @@ fn print_human(settings: &Settings, store: &Store, r: &Report, done: &str) -> Re
                 a.display_name
                     .as_deref()
                     .map_or("-".into(), |n| output::escape(n).into_owned()),
-                a.action.to_owned(),
-                a.rule.clone(),
+                a.action.name().to_owned(),
+                a.rule.name().into_owned(),
                 output::escape(&a.reason).into_owned(),
             ]);
         }
@@ -276,7 +260,7 @@ fn print_human(settings: &Settings, store: &Store, r: &Report, done: &str) -> Re
                 let me = format!("meshpeers --store {}{origin}", shell_word(&store.location));
                 let b = shell_word(b);
                 lines.push(format!("backup of the namespace before the change: {b}"));
-                if r.actions.iter().any(|a| a.action == "remove") {
+                if r.actions.iter().any(|a| a.action == ActionKind::Remove) {
                     lines.push(format!("bring the removed peers back: {me} import {b}"));
                 }
                 lines.push(format!(

@@ -5,6 +5,7 @@ pub mod cleanup;
 pub mod edit;
 pub mod findings;
 pub mod namespace;
+pub mod plan;
 pub mod query;
 pub mod record;
 pub mod score;

@@ -1,0 +1,121 @@
+//! The vocabulary of a writing command's plan: what happens to each peer (`ActionKind`) and
+//! the rule that chose it (`PlanRule`), with their stable JSON names.
+
+use std::borrow::Cow;
+
+use serde::{Serialize, Serializer};
+
+use super::cleanup::Rule;
+use super::findings::FindingCode;
+
+/// What happens to a peer (or to a namespace key, for repair).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    Remove,
+    Unblacklist,
+    Add,
+    Replace,
+    Keep,
+    ReEncrypt,
+    Skip,
+    Quarantine,
+    Fix,
+    CreateKey,
+}
+
+impl ActionKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionKind::Remove => "remove",
+            ActionKind::Unblacklist => "unblacklist",
+            ActionKind::Add => "add",
+            ActionKind::Replace => "replace",
+            ActionKind::Keep => "keep",
+            ActionKind::ReEncrypt => "re-encrypt",
+            ActionKind::Skip => "skip",
+            ActionKind::Quarantine => "quarantine",
+            ActionKind::Fix => "fix",
+            ActionKind::CreateKey => "create-key",
+        }
+    }
+}
+
+/// The rule behind an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanRule {
+    /// The user named the peer (`remove ID`, `unblacklist ID`).
+    Requested,
+    /// The app's logout (`clear`).
+    Clear,
+    /// The blacklist has ended (`unblacklist --expired`).
+    ExpiredBlacklist,
+    /// A cleanup rule.
+    Cleanup(Rule),
+    /// An import decision (`import-add`, `import-replace`, `import-keep`, `import-remove`).
+    Import(ActionKind),
+    /// Key rotation (`re-encrypt`).
+    Rotate,
+    /// The secret does not decrypt (`re-encrypt --skip-undecryptable`).
+    Undecryptable,
+    /// Repair: a record no fix can make usable.
+    Unusable,
+    /// Repair: a record fixed in place.
+    Repair,
+    /// Repair: the index rebuilt.
+    Index,
+    /// Repair: what the finding with this code asks for.
+    Finding(FindingCode),
+}
+
+impl PlanRule {
+    pub fn name(self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
+            PlanRule::Requested => "requested",
+            PlanRule::Clear => "clear",
+            PlanRule::ExpiredBlacklist => "expired-blacklist",
+            PlanRule::Cleanup(rule) => rule.as_str(),
+            PlanRule::Import(kind) => return Cow::Owned(format!("import-{}", kind.name())),
+            PlanRule::Rotate => "rotate",
+            PlanRule::Undecryptable => "undecryptable",
+            PlanRule::Unusable => "unusable",
+            PlanRule::Repair => "repair",
+            PlanRule::Index => "index",
+            PlanRule::Finding(code) => code.name(),
+        })
+    }
+}
+
+impl Serialize for ActionKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl Serialize for PlanRule {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// One line of a plan.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Action {
+    pub peer_id: String,
+    pub display_name: Option<String>,
+    /// What happens to the peer.
+    pub action: ActionKind,
+    /// The rule that chose it.
+    pub rule: PlanRule,
+    /// Every rule the peer meets (cleanup), when more than the one named.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
+    /// The facts behind it.
+    pub reason: String,
+}
