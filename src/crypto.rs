@@ -136,16 +136,77 @@ pub enum KeyRecord {
 }
 
 impl KeyRecord {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> KeyKind {
         match self {
-            KeyRecord::Jwk => "jwk",
-            KeyRecord::Passphrase { .. } => "passphrase",
-            KeyRecord::Wrapped { .. } => "wrapped",
+            KeyRecord::Jwk => KeyKind::Jwk,
+            KeyRecord::Passphrase { .. } => KeyKind::Passphrase,
+            KeyRecord::Wrapped { .. } => KeyKind::Wrapped,
         }
     }
+}
 
-    pub fn needs_passphrase(&self) -> bool {
-        !matches!(self, KeyRecord::Jwk)
+/// What a key record is, as `inspect` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyKind {
+    /// The app's plain JWK, stored in the clear.
+    Jwk,
+    /// A meshpeers record: the key derived from a passphrase.
+    Passphrase,
+    /// A meshpeers record: a random key wrapped under a passphrase-derived key.
+    Wrapped,
+    /// A JWK that cannot be used (wrong length, another algorithm).
+    JwkUnusable,
+    /// Not a key format meshpeers knows.
+    Unknown,
+}
+
+impl KeyKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyKind::Jwk => "jwk",
+            KeyKind::Passphrase => "passphrase",
+            KeyKind::Wrapped => "wrapped",
+            KeyKind::JwkUnusable => "jwk-unusable",
+            KeyKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// A key record's kind and algorithm, without opening it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyRecordSummary {
+    pub kind: KeyKind,
+    pub alg: Option<String>,
+}
+
+/// What the key record text `raw` is (never echoing key material).
+pub fn summarize_record(raw: &str) -> KeyRecordSummary {
+    let v: Option<Value> = serde_json::from_str(raw).ok();
+    let field = |n: &str| {
+        v.as_ref()
+            .and_then(|v| v.get(n))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    match parse_record(raw) {
+        Ok(KeyRecord::Jwk) => KeyRecordSummary {
+            kind: KeyKind::Jwk,
+            alg: field("alg"),
+        },
+        Ok(protected) => KeyRecordSummary {
+            kind: protected.kind(),
+            alg: Some("A256GCM".into()),
+        },
+        // Present but unusable (wrong length, another algorithm, not JSON): `secrets` says why.
+        Err(_) if field("kty").as_deref() == Some("oct") => KeyRecordSummary {
+            kind: KeyKind::JwkUnusable,
+            alg: field("alg"),
+        },
+        Err(_) => KeyRecordSummary {
+            kind: KeyKind::Unknown,
+            alg: None,
+        },
     }
 }
 
@@ -391,7 +452,7 @@ mod tests {
             let pass = b"correct horse";
             let (key, text) = new_record(kind, pass, 1000);
             let record = parse_record(&text).unwrap();
-            assert!(record.needs_passphrase());
+            assert_ne!(record.kind(), KeyKind::Jwk);
             assert!(unlock(&record, b"wrong").is_err());
             let got = unlock(&record, pass).unwrap();
             assert_eq!(got.0.as_ref(), key.0.as_ref());

@@ -2,9 +2,9 @@
 
 use anyhow::Result;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::cli::InspectArgs;
+use crate::crypto::{self, KeyKind, KeyRecordSummary};
 use crate::error::exit;
 use crate::js::{JsString, json};
 use crate::output;
@@ -38,43 +38,6 @@ struct OtherKey {
     bytes: u64,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KeyRecordSummary {
-    /// `jwk` (the app's plain key, stored in the clear) or `unknown`.
-    kind: &'static str,
-    alg: Option<String>,
-}
-
-fn summarize_key_record(raw: &JsString) -> KeyRecordSummary {
-    let v: Option<Value> = json::parse(raw).ok();
-    let field = |n: &str| {
-        v.as_ref()
-            .and_then(|v| v.get(n))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    match crate::crypto::parse_record(&json::text(raw)) {
-        Ok(crate::crypto::KeyRecord::Jwk) => KeyRecordSummary {
-            kind: "jwk",
-            alg: field("alg"),
-        },
-        Ok(protected) => KeyRecordSummary {
-            kind: protected.kind(),
-            alg: Some("A256GCM".into()),
-        },
-        // Present but unusable (wrong length, another algorithm, not JSON): `secrets` says why.
-        Err(_) if field("kty").as_deref() == Some("oct") => KeyRecordSummary {
-            kind: "jwk-unusable",
-            alg: field("alg"),
-        },
-        Err(_) => KeyRecordSummary {
-            kind: "unknown",
-            alg: None,
-        },
-    }
-}
-
 /// Why a store has no origin to show.
 fn no_origin(backend: BackendKind) -> &'static str {
     match backend {
@@ -98,7 +61,9 @@ pub fn run(settings: &Settings, _args: &InspectArgs) -> Result<u8> {
         indexed_count: ns.index_ids().len(),
         namespace_bytes: ns.bytes(),
         origin_bytes: area_bytes(&store.area),
-        key_record: ns.key_record().map(summarize_key_record),
+        key_record: ns
+            .key_record()
+            .map(|raw| crypto::summarize_record(&json::text(raw))),
         other_keys: ns
             .other_keys()
             .map(|(k, bytes)| OtherKey {
@@ -122,17 +87,17 @@ fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
     let prefix = settings.prefix.as_str();
     let key = match &r.key_record {
         None => "none".to_owned(),
-        Some(k) if k.kind == "jwk" => format!(
+        Some(k) if k.kind == KeyKind::Jwk => format!(
             "plain JWK ({}), stored in the clear",
             k.alg.as_deref().unwrap_or("no alg")
         ),
-        Some(k) if k.kind == "passphrase" => {
+        Some(k) if k.kind == KeyKind::Passphrase => {
             "protected: derived from a passphrase (meshpeers record; the app cannot read it)".into()
         }
-        Some(k) if k.kind == "wrapped" => {
+        Some(k) if k.kind == KeyKind::Wrapped => {
             "protected: a random key wrapped under a passphrase (meshpeers record; the app cannot read it)".into()
         }
-        Some(k) if k.kind == "jwk-unusable" => {
+        Some(k) if k.kind == KeyKind::JwkUnusable => {
             "a JWK meshpeers cannot use (`meshpeers secrets` says why)".into()
         }
         Some(_) => "present, not a key format meshpeers knows".to_owned(),

@@ -48,7 +48,7 @@ pub fn store_key(ns: &Namespace, args: &KeyArgs) -> Result<Option<Key>> {
         protected => {
             let Some(pass) = passphrase::current(
                 args.passphrase_file.as_deref(),
-                &format!("the {} key in {record_key}", protected.kind()),
+                &format!("the {} key in {record_key}", protected.kind().name()),
                 true,
             )?
             else {
@@ -98,7 +98,7 @@ pub fn key_state(ns: &Namespace, args: &KeyArgs) -> Result<crate::peers::validat
             args.passphrase_file.as_deref(),
             &format!(
                 "the {} key in {}",
-                protected.kind(),
+                protected.kind().name(),
                 ns.key("encryption:key")
             ),
             true,
