@@ -1,5 +1,6 @@
 //! `meshpeers cleanup`: plan, explain, and (unless --dry-run) remove stale peers.
 
+use crate::peers::namespace::NsKey;
 use anyhow::Result;
 use clap::ValueEnum;
 
@@ -41,8 +42,7 @@ pub fn run(settings: &Settings, args: &CleanupArgs) -> Result<u8> {
         // The app's cleanupStalePeers always stamps lastCleanup; the guide's strategies only
         // remove peers (removePeer updates totalPeers and estimatedSize).
         let stale = strategy == Strategy::Stale;
-        let has_namespace =
-            !matches!(ns.index, Index::Absent) || ns.get("peers:metadata").is_some();
+        let has_namespace = !matches!(ns.index, Index::Absent) || ns.get(NsKey::Metadata).is_some();
         let touch_metadata = has_namespace && (stale || !removals.is_empty());
         let finished = draft.finish(touch_metadata, stale.then_some(settings.now), settings.now);
         let actions = removals

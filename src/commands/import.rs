@@ -1,6 +1,7 @@
 //! `meshpeers import FILE`: restore a meshpeers backup, merged into the namespace or replacing
 //! it.
 
+use crate::peers::namespace::NsKey;
 use std::collections::HashSet;
 use std::io::Read;
 
@@ -163,11 +164,11 @@ fn from_app_export(
         }
     }
     entries.push((
-        ns.key("peers:index"),
+        ns.key(NsKey::Index),
         JsString::from(serde_json::to_string(&ids)?),
     ));
     if let Some(record) = new_key_record {
-        entries.push((ns.key("encryption:key"), JsString::from(record.as_str())));
+        entries.push((ns.key(NsKey::KeyRecord), JsString::from(record.as_str())));
     }
     Ok(Backup {
         created_at: String::new(),
@@ -211,8 +212,7 @@ fn replace(ns: &Namespace, backup: &Backup, whole: bool, now: f64) -> Plan {
     let mut draft = Draft::new(ns);
     let mut actions = Vec::new();
     let theirs: HashSet<&JsString> = backup.entries.iter().map(|(k, _)| k).collect();
-    let replaced =
-        |k: &JsString| whole || record_id(ns, k).is_some() || *k == ns.key("peers:index");
+    let replaced = |k: &JsString| whole || record_id(ns, k).is_some() || *k == ns.key(NsKey::Index);
     for (k, v) in ns
         .area
         .iter()
@@ -271,7 +271,7 @@ fn last_seen(raw: &JsString) -> f64 {
 }
 
 fn merge(ns: &Namespace, backup: &Backup, location: &str, now: f64) -> Result<Plan> {
-    let index_key = ns.key("peers:index");
+    let index_key = ns.key(NsKey::Index);
     if let Index::Unreadable(why) = &ns.index {
         return Err(MeshError::invalid(
             location,
@@ -284,7 +284,7 @@ fn merge(ns: &Namespace, backup: &Backup, location: &str, now: f64) -> Result<Pl
     let mut draft = Draft::new(ns);
     let mut actions = Vec::new();
     let mut imported_secret = false;
-    let key_key = ns.key("encryption:key");
+    let key_key = ns.key(NsKey::KeyRecord);
     for (k, v) in &backup.entries {
         let ours = ns.area.get(k);
         match record_id(ns, k) {

@@ -2,6 +2,7 @@
 //! key derived from a passphrase when the store has none.
 
 use crate::js::json;
+use crate::peers::namespace::NsKey;
 use anyhow::Result;
 
 use crate::cli::KeyArgs;
@@ -12,7 +13,7 @@ use crate::peers::Namespace;
 
 /// The store's key, or `None` when the store has no key record and no passphrase was given.
 pub fn store_key(ns: &Namespace, args: &KeyArgs) -> Result<Option<Key>> {
-    let record_key = ns.key("encryption:key");
+    let record_key = ns.key(NsKey::KeyRecord);
     let Some(raw) = ns.key_record() else {
         let Some(pass) = passphrase::current(
             args.passphrase_file.as_deref(),
@@ -99,7 +100,7 @@ pub fn key_state(ns: &Namespace, args: &KeyArgs) -> Result<crate::peers::validat
             &format!(
                 "the {} key in {}",
                 protected.kind().name(),
-                ns.key("encryption:key")
+                ns.key(NsKey::KeyRecord)
             ),
             true,
         )? {
@@ -109,7 +110,7 @@ pub fn key_state(ns: &Namespace, args: &KeyArgs) -> Result<crate::peers::validat
                 .map_err(|_| {
                     MeshError::Crypto(format!(
                         "wrong passphrase for {}; nothing was checked",
-                        ns.key("encryption:key")
+                        ns.key(NsKey::KeyRecord)
                     ))
                     .into()
                 }),

@@ -1,6 +1,7 @@
 //! `meshpeers remove`, `clear` and `unblacklist`: the app's removePeer, clearAll and
 //! clearExpiredBlacklists, through the same plan → backup → atomic save path as cleanup.
 
+use crate::peers::namespace::NsKey;
 use std::collections::HashSet;
 
 use anyhow::Result;
@@ -117,8 +118,8 @@ pub fn clear(settings: &Settings, args: &ClearArgs) -> Result<u8> {
                 peer_id: id,
             });
         }
-        for suffix in ["peers:index", "peers:metadata", "encryption:key"] {
-            draft.delete(ns.key(suffix));
+        for key in [NsKey::Index, NsKey::Metadata, NsKey::KeyRecord] {
+            draft.delete(ns.key(key));
         }
         let finished = draft.finish(false, None, settings.now);
         if !finished.0.is_empty() {

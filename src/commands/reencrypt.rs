@@ -1,5 +1,6 @@
 //! `meshpeers re-encrypt --to jwk|passphrase|wrapped`: all-or-nothing key rotation.
 
+use crate::peers::namespace::NsKey;
 use anyhow::Result;
 use zeroize::Zeroizing;
 
@@ -118,7 +119,7 @@ pub fn run(settings: &Settings, args: &ReEncryptArgs) -> Result<u8> {
                 reason: format!("{e}; left untouched (--skip-undecryptable)"),
             });
         }
-        draft.put(ns.key("encryption:key"), JsString::from(record.as_str()));
+        draft.put(ns.key(NsKey::KeyRecord), JsString::from(record.as_str()));
         let touch = !matches!(ns.index, Index::Absent);
         let (changes, warnings) = draft.finish(touch, None, settings.now);
         let mut warnings: Vec<String> = warnings.into_iter().map(|w| w.0).collect();

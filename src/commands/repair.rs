@@ -1,5 +1,6 @@
 //! `meshpeers repair`: fix what can be fixed without guessing; quarantine the rest.
 
+use crate::peers::namespace::NsKey;
 use std::collections::{BTreeSet, HashSet};
 
 use anyhow::Result;
@@ -50,11 +51,11 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
             KeyState::Usable(k) => Some(k),
             _ => None,
         };
-        let key_record_unusable = errors_at(&ns.key("encryption:key").to_string(), &|c| {
+        let key_record_unusable = errors_at(&ns.key(NsKey::KeyRecord).to_string(), &|c| {
             c == FindingCode::KeyRecordUnusable
         });
         if key_record_unusable {
-            let k = ns.key("encryption:key");
+            let k = ns.key(NsKey::KeyRecord);
             quarantined.push((k.clone(), ns.area[&k].clone()));
             draft.delete(k.clone());
             act(
@@ -71,7 +72,7 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
         if needs_key && key.is_none() && (ns.key_record().is_none() || key_record_unusable) {
             new_key = true;
             let (k, record) = crypto::new_record(crypto::NewKind::Jwk, b"", 1);
-            draft.put(ns.key("encryption:key"), JsString::from(record.as_str()));
+            draft.put(ns.key(NsKey::KeyRecord), JsString::from(record.as_str()));
             act(
                 "-",
                 ActionKind::CreateKey,
@@ -186,7 +187,7 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
         }
 
         // The index: valid entries in order, once each, then usable records it missed.
-        let index_key = ns.key("peers:index");
+        let index_key = ns.key(NsKey::Index);
         let mut ids: Vec<String> = Vec::new();
         let mut listed = HashSet::new();
         if let Index::Ids { ids: old, .. } = &ns.index {
@@ -229,7 +230,7 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
             );
         }
         // Metadata: an unreadable one is quarantined and made again.
-        let meta_key = ns.key("peers:metadata");
+        let meta_key = ns.key(NsKey::Metadata);
         if let Some(raw) = ns.area.get(&meta_key) {
             if ns.metadata().is_none() {
                 quarantined.push((meta_key.clone(), raw.clone()));
@@ -244,7 +245,7 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
         }
         if ns.schema_version().is_none() && !ids.is_empty() {
             draft.put(
-                ns.key("schema:version"),
+                ns.key(NsKey::SchemaVersion),
                 JsString::from(crate::peers::SCHEMA_VERSION),
             );
             act(

@@ -5,6 +5,7 @@
 //! filtered array) and the metadata with `totalPeers`/`estimatedSize` recomputed. Records are
 //! edited in place: only the values of the named members change, every other byte stays.
 
+use crate::peers::namespace::NsKey;
 use std::collections::HashSet;
 
 use serde_json::Value;
@@ -163,7 +164,7 @@ impl<'n, 'a> Draft<'n, 'a> {
         now: f64,
     ) -> (ChangeSet, Vec<DraftWarning>) {
         let mut warnings = Vec::new();
-        let index_key = self.ns.key("peers:index");
+        let index_key = self.ns.key(NsKey::Index);
         if !self.removed.is_empty() {
             match self.ns.area.get(&index_key) {
                 None => {}
@@ -184,7 +185,7 @@ impl<'n, 'a> Draft<'n, 'a> {
     }
 
     fn update_metadata(&mut self, last_cleanup: Option<f64>, now: f64) -> Result<(), DraftWarning> {
-        let index_key = self.ns.key("peers:index");
+        let index_key = self.ns.key(NsKey::Index);
         let ids = match self.get(&index_key).map(parse_index) {
             Some(Index::Ids { ids, .. }) => ids,
             _ => Vec::new(),
@@ -196,7 +197,7 @@ impl<'n, 'a> Draft<'n, 'a> {
             .sum();
         let total = number::to_json(ids.len() as f64);
         let size = number::to_json(size as f64);
-        let meta_key = self.ns.key("peers:metadata");
+        let meta_key = self.ns.key(NsKey::Metadata);
         let new = match self.get(&meta_key) {
             None => {
                 let cleanup = number::to_json(last_cleanup.unwrap_or(now));

@@ -1,5 +1,6 @@
 //! Findings about a namespace: each with a stable code, a severity, the key and a message.
 
+use crate::peers::namespace::NsKey;
 use serde::Serialize;
 
 use super::namespace::{Index, Namespace, PeerProblem};
@@ -184,7 +185,7 @@ pub const KNOWN_SCHEMA_VERSIONS: &[&str] = &[super::SCHEMA_VERSION];
 /// schema version known, and peers whose app score would be NaN.
 pub fn structural(ns: &Namespace, problems: &[PeerProblem], peers: &[super::Peer]) -> Vec<Finding> {
     let mut out = Vec::new();
-    let index_key = ns.key("peers:index").to_string();
+    let index_key = ns.key(NsKey::Index).to_string();
     match &ns.index {
         Index::Unreadable(why) => out.push(Finding::new(
             FindingCode::IndexUnreadable,
@@ -250,7 +251,7 @@ pub fn structural(ns: &Namespace, problems: &[PeerProblem], peers: &[super::Peer
     match ns.schema_version() {
         None if ns.records().next().is_some() => out.push(Finding::new(
             FindingCode::SchemaVersionMissing,
-            ns.key("schema:version").to_string(),
+            ns.key(NsKey::SchemaVersion).to_string(),
             "no schema version (the app writes 1.0.0)",
         )),
         Some(v)
@@ -260,7 +261,7 @@ pub fn structural(ns: &Namespace, problems: &[PeerProblem], peers: &[super::Peer
         {
             out.push(Finding::new(
                 FindingCode::SchemaVersionUnknown,
-                ns.key("schema:version").to_string(),
+                ns.key(NsKey::SchemaVersion).to_string(),
                 format!("unknown schema version {}", v.to_json()),
             ))
         }

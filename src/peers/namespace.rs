@@ -7,6 +7,38 @@ use super::record::{PeerView, Unreadable};
 use crate::js::{JsString, json, number};
 use crate::store::{Area, entry_bytes};
 
+/// The namespace's own entries besides the peer records (`<prefix>peer:<id>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NsKey {
+    /// `peers:index`: the JSON array of peer ids the app lists.
+    Index,
+    /// `peers:metadata`: totalPeers, estimatedSize, lastCleanup, statistics.
+    Metadata,
+    /// `encryption:key`: the key record (the app's JWK, or a meshpeers protected record).
+    KeyRecord,
+    /// `schema:version`.
+    SchemaVersion,
+}
+
+impl NsKey {
+    pub const ALL: [NsKey; 4] = [
+        NsKey::Index,
+        NsKey::Metadata,
+        NsKey::KeyRecord,
+        NsKey::SchemaVersion,
+    ];
+
+    /// The storage key after the prefix.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            NsKey::Index => "peers:index",
+            NsKey::Metadata => "peers:metadata",
+            NsKey::KeyRecord => "encryption:key",
+            NsKey::SchemaVersion => "schema:version",
+        }
+    }
+}
+
 /// The namespace of one store under a key prefix (default `mesh:`).
 pub struct Namespace<'a> {
     pub prefix: String,
@@ -45,7 +77,7 @@ pub enum PeerProblem {
 
 impl<'a> Namespace<'a> {
     pub fn new(area: &'a Area, prefix: &str) -> Namespace<'a> {
-        let index_key = JsString::from(format!("{prefix}peers:index"));
+        let index_key = JsString::from(format!("{prefix}{}", NsKey::Index.suffix()));
         let index = match area.get(&index_key) {
             None => Index::Absent,
             Some(raw) => parse_index(raw),
@@ -57,16 +89,17 @@ impl<'a> Namespace<'a> {
         }
     }
 
-    pub fn key(&self, suffix: &str) -> JsString {
-        JsString::from(format!("{}{suffix}", self.prefix))
+    /// The storage key of one of the namespace's own entries (`mesh:peers:index`, …).
+    pub fn key(&self, key: NsKey) -> JsString {
+        JsString::from(format!("{}{}", self.prefix, key.suffix()))
     }
 
     pub fn peer_key(&self, id: &str) -> JsString {
         JsString::from(format!("{}peer:{id}", self.prefix))
     }
 
-    pub fn get(&self, suffix: &str) -> Option<&'a JsString> {
-        self.area.get(&self.key(suffix))
+    pub fn get(&self, key: NsKey) -> Option<&'a JsString> {
+        self.area.get(&self.key(key))
     }
 
     pub fn index_ids(&self) -> &[String] {
@@ -110,17 +143,17 @@ impl<'a> Namespace<'a> {
 
     /// Parsed `mesh:peers:metadata` (`None` when absent or unreadable).
     pub fn metadata(&self) -> Option<Value> {
-        self.get("peers:metadata")
+        self.get(NsKey::Metadata)
             .and_then(|raw| json::parse::<Value>(raw).ok())
             .filter(Value::is_object)
     }
 
     pub fn schema_version(&self) -> Option<&'a JsString> {
-        self.get("schema:version")
+        self.get(NsKey::SchemaVersion)
     }
 
     pub fn key_record(&self) -> Option<&'a JsString> {
-        self.get("encryption:key")
+        self.get(NsKey::KeyRecord)
     }
 
     /// Bytes of every key under the prefix, as the quota counts them.

@@ -2,6 +2,7 @@
 //! records in step) come from `findings::structural`; this adds what each record holds: ids,
 //! types, impossible values, secrets, names, addresses, metadata and the key record.
 
+use crate::peers::namespace::NsKey;
 use serde_json::Value;
 
 use std::collections::HashSet;
@@ -51,7 +52,7 @@ pub fn validate(ns: &Namespace, now: f64, key: &KeyState) -> Vec<Finding> {
     if matches!(ns.index, Index::Absent) && ns.records().next().is_some() {
         out.push(Finding::new(
             FindingCode::IndexMissing,
-            ns.key("peers:index").to_string(),
+            ns.key(NsKey::Index).to_string(),
             "peer records exist but there is no index, so the app sees none of them",
         ));
     }
@@ -305,8 +306,8 @@ pub fn anonymize_ip(s: &str) -> Option<String> {
 }
 
 fn check_metadata(out: &mut Vec<Finding>, ns: &Namespace) {
-    let key = ns.key("peers:metadata").to_string();
-    let Some(raw) = ns.get("peers:metadata") else {
+    let key = ns.key(NsKey::Metadata).to_string();
+    let Some(raw) = ns.get(NsKey::Metadata) else {
         if !matches!(ns.index, Index::Absent) {
             out.push(Finding::new(
                 FindingCode::MetadataMissing,
@@ -346,7 +347,7 @@ fn check_metadata(out: &mut Vec<Finding>, ns: &Namespace) {
 }
 
 fn check_key_record(out: &mut Vec<Finding>, ns: &Namespace, key: &KeyState) {
-    let record_key = ns.key("encryption:key").to_string();
+    let record_key = ns.key(NsKey::KeyRecord).to_string();
     let Some(raw) = ns.key_record() else {
         return;
     };
