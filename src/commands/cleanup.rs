@@ -1,6 +1,5 @@
 //! `meshpeers cleanup`: plan, explain, and (unless --dry-run) remove stale peers.
 
-use crate::peers::namespace::NsKey;
 use anyhow::Result;
 use clap::ValueEnum;
 
@@ -8,8 +7,7 @@ use super::write::{self, Action, Plan};
 use crate::cli::CleanupArgs;
 use crate::peers::Namespace;
 use crate::peers::cleanup::{self, Strategy, Thresholds};
-use crate::peers::edit::Draft;
-use crate::peers::namespace::Index;
+use crate::peers::edit::{Draft, MetadataRule};
 use crate::peers::plan::{ActionKind, PlanRule};
 use crate::settings::Settings;
 
@@ -42,9 +40,12 @@ pub fn run(settings: &Settings, args: &CleanupArgs) -> Result<u8> {
         // The app's cleanupStalePeers always stamps lastCleanup; the guide's strategies only
         // remove peers (removePeer updates totalPeers and estimatedSize).
         let stale = strategy == Strategy::Stale;
-        let has_namespace = !matches!(ns.index, Index::Absent) || ns.get(NsKey::Metadata).is_some();
-        let touch_metadata = has_namespace && (stale || !removals.is_empty());
-        let finished = draft.finish(touch_metadata, stale.then_some(settings.now), settings.now);
+        let rule = if stale {
+            MetadataRule::Cleanup { at: settings.now }
+        } else {
+            MetadataRule::AfterWrite
+        };
+        let finished = draft.finish(rule, settings.now);
         let actions = removals
             .iter()
             .map(|r| Action {

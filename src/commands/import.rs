@@ -13,7 +13,7 @@ use crate::cli::{ImportArgs, ImportMode};
 use crate::error::MeshError;
 use crate::js::value::to_number;
 use crate::js::{JsString, json};
-use crate::peers::edit::Draft;
+use crate::peers::edit::{Draft, MetadataRule};
 use crate::peers::namespace::{Index, parse_index};
 use crate::peers::plan::{ActionKind, PlanRule};
 use crate::peers::{Namespace, PeerView};
@@ -246,7 +246,14 @@ fn replace(ns: &Namespace, backup: &Backup, whole: bool, now: f64) -> Plan {
     Plan::new(
         "import --mode replace".into(),
         actions,
-        draft.finish(!whole, None, now),
+        draft.finish(
+            if whole {
+                MetadataRule::AsWritten
+            } else {
+                MetadataRule::AfterWrite
+            },
+            now,
+        ),
         "imported",
     )
 }
@@ -387,11 +394,10 @@ fn merge(ns: &Namespace, backup: &Backup, location: &str, now: f64) -> Result<Pl
             .copied()
             .unwrap_or(usize::MAX)
     });
-    let touch_metadata = !draft.is_empty();
     Ok(Plan::new(
         "import --mode merge".into(),
         actions,
-        draft.finish(touch_metadata, None, now),
+        draft.finish(MetadataRule::AfterWrite, now),
         "imported",
     ))
 }

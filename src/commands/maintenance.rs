@@ -12,8 +12,7 @@ use crate::error::MeshError;
 use crate::js::JsString;
 use crate::js::value::{to_number, truthy};
 use crate::output;
-use crate::peers::edit::{Draft, set_members};
-use crate::peers::namespace::Index;
+use crate::peers::edit::{Draft, set_members, MetadataRule};
 use crate::peers::plan::{ActionKind, PlanRule};
 use crate::peers::{Namespace, PeerView};
 use crate::settings::Settings;
@@ -83,11 +82,10 @@ pub fn remove(settings: &Settings, args: &RemoveArgs) -> Result<u8> {
             ))
             .into());
         }
-        let touch_metadata = !matches!(ns.index, Index::Absent);
         Plan::new(
             format!("remove {}", args.ids.join(" ")),
             actions,
-            draft.finish(touch_metadata, None, settings.now),
+            draft.finish(MetadataRule::AfterWrite, settings.now),
             "removed",
         )
     };
@@ -121,7 +119,7 @@ pub fn clear(settings: &Settings, args: &ClearArgs) -> Result<u8> {
         for key in [NsKey::Index, NsKey::Metadata, NsKey::KeyRecord] {
             draft.delete(ns.key(key));
         }
-        let finished = draft.finish(false, None, settings.now);
+        let finished = draft.finish(MetadataRule::AsWritten, settings.now);
         if !finished.0.is_empty() {
             write::confirm(
                 &args.write,
@@ -224,7 +222,6 @@ pub fn unblacklist(settings: &Settings, args: &UnblacklistArgs) -> Result<u8> {
                 reason: format!("{why}; reconnectionAttempts {attempts} → 0"),
             });
         }
-        let touch_metadata = !draft.is_empty() && !matches!(ns.index, Index::Absent);
         Plan::new(
             if args.expired {
                 "unblacklist --expired".into()
@@ -232,7 +229,7 @@ pub fn unblacklist(settings: &Settings, args: &UnblacklistArgs) -> Result<u8> {
                 format!("unblacklist {}", args.ids.join(" "))
             },
             actions,
-            draft.finish(touch_metadata, None, now),
+            draft.finish(MetadataRule::AfterWrite, now),
             "unblacklisted",
         )
     };

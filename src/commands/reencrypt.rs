@@ -11,8 +11,7 @@ use crate::error::MeshError;
 use crate::js::JsString;
 use crate::output;
 use crate::passphrase;
-use crate::peers::edit::{Draft, set_members};
-use crate::peers::namespace::Index;
+use crate::peers::edit::{Draft, set_members, MetadataRule};
 use crate::peers::plan::{ActionKind, PlanRule};
 use crate::peers::{Namespace, PeerView};
 use crate::settings::Settings;
@@ -120,8 +119,7 @@ pub fn run(settings: &Settings, args: &ReEncryptArgs) -> Result<u8> {
             });
         }
         draft.put(ns.key(NsKey::KeyRecord), JsString::from(record.as_str()));
-        let touch = !matches!(ns.index, Index::Absent);
-        let (changes, warnings) = draft.finish(touch, None, settings.now);
+        let (changes, warnings) = draft.finish(MetadataRule::AfterWrite, settings.now);
         let mut warnings: Vec<String> = warnings.into_iter().map(|w| w.0).collect();
         if to != NewKind::Jwk {
             warnings.push(

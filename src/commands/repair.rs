@@ -12,7 +12,7 @@ use crate::cli::RepairArgs;
 use crate::crypto;
 use crate::js::JsString;
 use crate::js::value::{to_number, truthy};
-use crate::peers::edit::{Draft, set_members};
+use crate::peers::edit::{Draft, set_members, MetadataRule};
 use crate::peers::findings::{FindingCode, Severity};
 use crate::peers::namespace::{Index, parse_index};
 use crate::peers::plan::{ActionKind, PlanRule};
@@ -255,8 +255,7 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
                 "schema version written as the app writes it (1.0.0)".into(),
             );
         }
-        let touch = !ids.is_empty() || ns.area.contains_key(&meta_key);
-        let (changes, warnings) = draft.finish(touch, None, settings.now);
+        let (changes, warnings) = draft.finish(MetadataRule::Recompute, settings.now);
         let quarantine = (!quarantined.is_empty()).then(|| {
             let path = match (&args.quarantine, store.path()) {
                 (Some(p), _) => p.clone(),

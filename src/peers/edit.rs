@@ -110,6 +110,22 @@ pub struct Draft<'n, 'a> {
     removed: HashSet<String>,
 }
 
+/// When the metadata (`totalPeers`, `estimatedSize`, `lastCleanup`) is recomputed, as the
+/// app's `updateMetadata` would leave it — the one rule every writing command follows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MetadataRule {
+    /// The app's writes (savePeer, removePeer, clearExpiredBlacklists, importData): after any
+    /// change to the namespace.
+    AfterWrite,
+    /// The app's cleanupStalePeers: always, with `lastCleanup` = `at`.
+    Cleanup { at: f64 },
+    /// repair: always (created with the app's defaults when missing).
+    Recompute,
+    /// The command writes the namespace as a whole (logout, a restore of a whole backup):
+    /// the metadata stays as written.
+    AsWritten,
+}
+
 /// Something the draft could not do the app's way; the command reports it.
 #[derive(Debug, Clone)]
 pub struct DraftWarning(pub String);
@@ -153,16 +169,9 @@ impl<'n, 'a> Draft<'n, 'a> {
         self.changes.is_empty()
     }
 
-    /// Finishes the draft: the index without the removed ids, and the metadata as the app's
-    /// `updateMetadata` leaves it (`lastCleanup` set when given, `totalPeers`/`estimatedSize`
-    /// recomputed; created with the app's defaults when absent). `touch_metadata` false leaves
-    /// metadata alone (for commands after which the app would not write it).
-    pub fn finish(
-        mut self,
-        touch_metadata: bool,
-        last_cleanup: Option<f64>,
-        now: f64,
-    ) -> (ChangeSet, Vec<DraftWarning>) {
+    /// Finishes the draft: the index without the removed ids, and the metadata as `rule`
+    /// says (see `MetadataRule`: the one rule for when the app's `updateMetadata` runs).
+    pub fn finish(mut self, rule: MetadataRule, now: f64) -> (ChangeSet, Vec<DraftWarning>) {
         let mut warnings = Vec::new();
         let index_key = self.ns.key(NsKey::Index);
         if !self.removed.is_empty() {
@@ -176,12 +185,29 @@ impl<'n, 'a> Draft<'n, 'a> {
                 },
             }
         }
-        if touch_metadata {
-            if let Err(w) = self.update_metadata(last_cleanup, now) {
+        if self.touches_metadata(rule) {
+            let stamp = match rule {
+                MetadataRule::Cleanup { at } => Some(at),
+                _ => None,
+            };
+            if let Err(w) = self.update_metadata(stamp, now) {
                 warnings.push(w);
             }
         }
         (self.changes.without_noops(self.ns.area), warnings)
+    }
+
+    /// Whether the metadata is recomputed: only where the namespace exists (an index or
+    /// metadata, after the draft), and then as `rule` says.
+    fn touches_metadata(&self, rule: MetadataRule) -> bool {
+        let present = self.get(&self.ns.key(NsKey::Index)).is_some()
+            || self.get(&self.ns.key(NsKey::Metadata)).is_some();
+        present
+            && match rule {
+                MetadataRule::AsWritten => false,
+                MetadataRule::AfterWrite => !self.changes.is_empty(),
+                MetadataRule::Cleanup { .. } | MetadataRule::Recompute => true,
+            }
     }
 
     fn update_metadata(&mut self, last_cleanup: Option<f64>, now: f64) -> Result<(), DraftWarning> {
@@ -329,7 +355,7 @@ mod tests {
         let ns = Namespace::new(&area, "mesh:");
         let mut d = Draft::new(&ns);
         d.remove_peer("a");
-        let (cs, warnings) = d.finish(true, Some(1e12), 1e12);
+        let (cs, warnings) = d.finish(MetadataRule::Cleanup { at: 1e12 }, 1e12);
         assert!(warnings.is_empty());
         let out = cs.applied_to(&area);
         assert_eq!(
