@@ -578,6 +578,11 @@ pub enum ImportMode {
     Replace,
 }
 
+/// PBKDF2 iteration counts: 1 up to the cap meshpeers runs (a hostile count cannot hang it).
+fn iterations() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..=i64::from(crate::crypto::MAX_ITERATIONS))
+}
+
 /// How to get the store's key when it needs a passphrase. No flag takes the passphrase
 /// itself: it comes from MESHPEERS_PASSPHRASE, --passphrase-file, or a prompt on a terminal.
 #[derive(Debug, Clone, Args)]
@@ -593,7 +598,7 @@ pub struct KeyArgs {
 
     /// When the store has no key record: PBKDF2-HMAC-SHA256 iterations (default: the guide's
     /// 100000).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = iterations())]
     pub iterations: Option<u32>,
 }
 
@@ -643,7 +648,8 @@ pub struct ReEncryptArgs {
     pub to: NewKind,
 
     /// PBKDF2-HMAC-SHA256 iterations of the new passphrase or wrapped record.
-    #[arg(long, value_name = "N", default_value_t = crate::crypto::NEW_ITERATIONS)]
+    #[arg(long, value_name = "N", default_value_t = crate::crypto::NEW_ITERATIONS,
+          value_parser = iterations())]
     pub iterations: u32,
 
     /// Read the current passphrase from the first line of this file.
@@ -661,7 +667,7 @@ pub struct ReEncryptArgs {
 
     /// When the store has no key record: the iterations the current key was derived with
     /// (default: the guide's 100000).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = iterations())]
     pub current_iterations: Option<u32>,
 
     /// Leave secrets that do not decrypt untouched (and list them) instead of refusing.

@@ -17,3 +17,4 @@ pub mod settings;
 pub mod store;
 pub mod synth;
 pub mod time;
+pub mod words;

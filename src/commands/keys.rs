@@ -24,14 +24,8 @@ pub fn store_key(ns: &Namespace, args: &KeyArgs) -> Result<Option<Key>> {
             return Ok(None);
         };
         let salt = args.salt.as_deref().unwrap_or(crypto::GUIDE_SALT);
+        // clap keeps --iterations within 1..=MAX_ITERATIONS.
         let iterations = args.iterations.unwrap_or(crypto::GUIDE_ITERATIONS);
-        if iterations == 0 || iterations > crypto::MAX_ITERATIONS {
-            return Err(MeshError::usage(format!(
-                "--iterations must be in 1..={}",
-                crypto::MAX_ITERATIONS
-            ))
-            .into());
-        }
         return Ok(Some(Key::derive(
             pass.as_bytes(),
             salt.as_bytes(),
@@ -80,10 +74,7 @@ pub fn key_state(ns: &Namespace, args: &KeyArgs) -> Result<crate::peers::validat
             return Ok(KeyState::Unknown);
         };
         let salt = args.salt.as_deref().unwrap_or(crypto::GUIDE_SALT);
-        let iterations = args
-            .iterations
-            .unwrap_or(crypto::GUIDE_ITERATIONS)
-            .clamp(1, crypto::MAX_ITERATIONS);
+        let iterations = args.iterations.unwrap_or(crypto::GUIDE_ITERATIONS);
         return Ok(KeyState::Usable(Key::derive(
             pass.as_bytes(),
             salt.as_bytes(),

@@ -8,8 +8,8 @@ use crate::cli::ListArgs;
 use crate::error::exit;
 use crate::js::number;
 use crate::output;
-use crate::peers::Namespace;
 use crate::peers::query::{self, Hit, QueryOptions};
+use crate::peers::{Namespace, secrets};
 use crate::settings::Settings;
 
 #[derive(Serialize)]
@@ -60,7 +60,8 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
         exclude_blacklisted: !args.include_blacklisted,
         connection_type: args.connection_type.map(|t| t.as_str().to_owned()),
         authenticated: if args.authenticated {
-            Some(authenticated(&ns, &peers, &args.key)?)
+            let key = super::keys::store_key(&ns, &args.key)?;
+            Some(secrets::authenticated(&peers, key.as_ref()))
         } else {
             None
         },
@@ -132,30 +133,4 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
     }
     output::print(summary)?;
     Ok(exit::SUCCESS)
-}
-
-/// The peers `--authenticated` keeps: with a key, those whose secret decrypts; without one,
-/// those that hold a secret.
-fn authenticated(
-    ns: &Namespace,
-    peers: &[crate::peers::Peer],
-    key_args: &crate::cli::KeyArgs,
-) -> Result<std::collections::HashSet<String>> {
-    let key = super::keys::store_key(ns, key_args)?;
-    Ok(peers
-        .iter()
-        .filter(|p| {
-            match (
-                &key,
-                p.view.encrypted_secret.as_ref().and_then(|v| v.as_str()),
-            ) {
-                (Some(key), Some(enc)) if !enc.is_empty() => {
-                    crate::crypto::decrypt(key, enc).is_ok()
-                }
-                (Some(_), _) => p.view.has_secret(),
-                (None, _) => p.view.has_secret(),
-            }
-        })
-        .map(|p| p.id.clone())
-        .collect())
 }

@@ -9,19 +9,10 @@ use serde::Serialize;
 use crate::backup::{self, Backup};
 use crate::cli::WriteArgs;
 use crate::error::{MeshError, exit};
-use crate::js::JsString;
 use crate::output;
-use crate::peers::PeerView;
-pub use crate::peers::plan::{Action, ActionKind};
+pub use crate::peers::plan::{Action, ActionKind, Plan};
 use crate::settings::Settings;
-use crate::store::{ChangeSet, Store};
-
-/// The display name of a raw record, for a plan line (none when unreadable or absent).
-pub fn display_name(raw: &JsString) -> Option<String> {
-    PeerView::parse(raw)
-        .ok()
-        .and_then(|v| v.display_name().map(str::to_owned))
-}
+use crate::store::Store;
 
 #[derive(Debug, Default, Serialize)]
 pub struct KeyChanges {
@@ -46,32 +37,23 @@ pub struct Report {
     pub quarantine: Option<String>,
 }
 
-/// A planned change, ready to be applied.
-pub struct Plan {
+/// A domain plan with what the command adds: its words for the backup, its verb for the
+/// summary, and where the quarantine goes.
+pub struct Job {
     /// The command line words for the backup (`cleanup --strategy stale`).
     pub command: String,
-    pub actions: Vec<Action>,
-    pub changes: ChangeSet,
-    pub warnings: Vec<String>,
+    pub plan: Plan,
     /// Past-tense verb for the summary ("removed", "unblacklisted", "imported").
     pub done: &'static str,
-    /// Entries to keep in a quarantine file before the change (`repair`): (path, text).
+    /// The quarantine file (`repair`): (path, text).
     pub quarantine: Option<(std::path::PathBuf, String)>,
 }
 
-impl Plan {
-    /// A plan from a finished draft (its changes and the warnings it raised).
-    pub fn new(
-        command: String,
-        actions: Vec<Action>,
-        (changes, warnings): (ChangeSet, Vec<crate::peers::edit::DraftWarning>),
-        done: &'static str,
-    ) -> Plan {
-        Plan {
-            command,
-            actions,
-            changes,
-            warnings: warnings.into_iter().map(|w| w.0).collect(),
+impl Job {
+    pub fn new(command: impl Into<String>, plan: Plan, done: &'static str) -> Job {
+        Job {
+            command: command.into(),
+            plan,
             done,
             quarantine: None,
         }
@@ -102,15 +84,19 @@ pub fn confirm(args: &WriteArgs, question: &str) -> Result<()> {
 }
 
 /// Applies `plan` to `store` (or only prints it with --dry-run) and prints the report.
-pub fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, plan: Plan) -> Result<u8> {
-    let Plan {
+pub fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, job: Job) -> Result<u8> {
+    let Job {
         command,
-        actions,
-        changes,
-        warnings,
+        plan:
+            Plan {
+                actions,
+                changes,
+                warnings,
+                ..
+            },
         done,
         quarantine,
-    } = plan;
+    } = job;
     let changes = changes.without_noops(&store.area);
     let mut keys = KeyChanges::default();
     for (k, v) in changes.iter() {

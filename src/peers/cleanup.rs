@@ -9,9 +9,11 @@
 
 use std::collections::HashSet;
 
+use super::edit::{Draft, MetadataRule};
+use super::plan::{Action, ActionKind, Plan, PlanRule};
 use super::query::{self, Order, QueryOptions, SortKey};
 use super::score::{self, days_since_seen};
-use super::{DAY_MS, Peer};
+use super::{DAY_MS, Namespace, Peer};
 use crate::js::value::{member, to_number, truthy};
 use crate::time::{duration, duration_over, duration_short};
 
@@ -111,7 +113,7 @@ pub fn plan<'p>(
     th: &Thresholds,
     now: f64,
 ) -> Vec<Removal<'p>> {
-    let mut planned = Plan::default();
+    let mut planned = Removals::default();
     match strategy {
         Strategy::Stale => {
             for p in peers {
@@ -235,12 +237,12 @@ pub fn plan<'p>(
 }
 
 #[derive(Default)]
-struct Plan<'p> {
+struct Removals<'p> {
     removals: Vec<Removal<'p>>,
     ids: HashSet<&'p str>,
 }
 
-impl<'p> Plan<'p> {
+impl<'p> Removals<'p> {
     /// Plans a removal once (an id listed twice in the index is one peer).
     fn push(&mut self, peer: &'p Peer, rule: Rule, rules: Vec<Rule>, reason: String) {
         if self.ids.insert(&peer.id) {
@@ -268,7 +270,7 @@ impl<'p> Plan<'p> {
 
 /// The guide's `cleanupLRU(keep)`: the non-blacklisted peers that remain, most recently seen
 /// first; everything after the first `keep` goes.
-fn lru_keep<'p>(planned: &mut Plan<'p>, peers: &'p [Peer], keep: usize, now: f64) {
+fn lru_keep<'p>(planned: &mut Removals<'p>, peers: &'p [Peer], keep: usize, now: f64) {
     let ranked = query::query(planned.kept(peers), now, &QueryOptions::default());
     let n = ranked.len();
     for h in ranked.into_iter().skip(keep) {
@@ -423,4 +425,43 @@ mod tests {
         // The guide keeps the first `keep` of a descending sort: the last tied peer goes.
         assert_eq!(ids(&plan(&peers, &index, Strategy::Lru, &th, NOW)), ["p3"]);
     }
+}
+
+/// The cleanup as a plan: the peers `strategy` removes, each with its rules and reason, and
+/// the index and metadata as the app leaves them (the app's cleanupStalePeers always stamps
+/// lastCleanup; the guide's strategies only remove peers, as removePeer does).
+pub fn cleanup(
+    ns: &Namespace,
+    peers: &[Peer],
+    strategy: Strategy,
+    th: &Thresholds,
+    now: f64,
+) -> Plan {
+    let removals = plan(peers, ns.index_ids(), strategy, th, now);
+    let mut draft = Draft::new(ns);
+    for r in &removals {
+        draft.remove_peer(&r.peer.id);
+    }
+    let rule = if strategy == Strategy::Stale {
+        MetadataRule::Cleanup { at: now }
+    } else {
+        MetadataRule::AfterWrite
+    };
+    let finished = draft.finish(rule, now);
+    let actions = removals
+        .iter()
+        .map(|r| Action {
+            peer_id: r.peer.id.clone(),
+            display_name: r.peer.view.display_name().map(str::to_owned),
+            action: ActionKind::Remove,
+            rule: PlanRule::Cleanup(r.rule),
+            rules: if r.rules.len() > 1 {
+                r.rules.clone()
+            } else {
+                Vec::new()
+            },
+            reason: r.reason.clone(),
+        })
+        .collect();
+    Plan::new(actions, finished)
 }

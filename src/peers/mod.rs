@@ -4,11 +4,15 @@
 pub mod cleanup;
 pub mod edit;
 pub mod findings;
+pub mod import;
+pub mod maintenance;
 pub mod namespace;
 pub mod plan;
 pub mod query;
 pub mod record;
+pub mod repair;
 pub mod score;
+pub mod secrets;
 pub mod stats;
 pub mod validate;
 

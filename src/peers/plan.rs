@@ -5,8 +5,12 @@ use std::borrow::Cow;
 
 use serde::{Serialize, Serializer};
 
+use super::PeerView;
 use super::cleanup::Rule;
+use super::edit::DraftWarning;
 use super::findings::FindingCode;
+use crate::js::JsString;
+use crate::store::ChangeSet;
 
 /// What happens to a peer (or to a namespace key, for repair).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,4 +122,34 @@ pub struct Action {
     pub rules: Vec<Rule>,
     /// The facts behind it.
     pub reason: String,
+}
+
+/// What a writing command will do: its actions for people, the changes for the store, and
+/// what could not be done the app's way. Made by the domain, applied by `commands::write`.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    pub changes: ChangeSet,
+    pub warnings: Vec<String>,
+    /// Entries to keep in a quarantine file before they leave the store (`repair`).
+    pub quarantine: Vec<(JsString, JsString)>,
+}
+
+impl Plan {
+    /// A plan from a finished draft (its changes and the warnings it raised).
+    pub fn new(actions: Vec<Action>, (changes, warnings): (ChangeSet, Vec<DraftWarning>)) -> Plan {
+        Plan {
+            actions,
+            changes,
+            warnings: warnings.into_iter().map(|w| w.0).collect(),
+            quarantine: Vec::new(),
+        }
+    }
+}
+
+/// The display name of a raw record, for a plan line (none when unreadable or absent).
+pub fn display_name(raw: &JsString) -> Option<String> {
+    PeerView::parse(raw)
+        .ok()
+        .and_then(|v| v.display_name().map(str::to_owned))
 }
