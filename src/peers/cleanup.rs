@@ -344,6 +344,45 @@ fn failing(p: &Peer, max_failures: f64, now: f64) -> Option<String> {
     ))
 }
 
+/// The cleanup as a plan: the peers `strategy` removes, each with its rules and reason, and
+/// the index and metadata as the app leaves them (the app's cleanupStalePeers always stamps
+/// lastCleanup; the guide's strategies only remove peers, as removePeer does).
+pub fn cleanup(
+    ns: &Namespace,
+    peers: &[Peer],
+    strategy: Strategy,
+    th: &Thresholds,
+    now: f64,
+) -> Plan {
+    let removals = plan(peers, ns.index_ids(), strategy, th, now);
+    let mut draft = Draft::new(ns);
+    for r in &removals {
+        draft.remove_peer(&r.peer.id);
+    }
+    let rule = if strategy == Strategy::Stale {
+        MetadataRule::Cleanup { at: now }
+    } else {
+        MetadataRule::AfterWrite
+    };
+    let finished = draft.finish(rule, now);
+    let actions = removals
+        .iter()
+        .map(|r| Action {
+            peer_id: r.peer.id.clone(),
+            display_name: r.peer.view.display_name().map(str::to_owned),
+            action: ActionKind::Remove,
+            rule: PlanRule::Cleanup(r.rule),
+            rules: if r.rules.len() > 1 {
+                r.rules.clone()
+            } else {
+                Vec::new()
+            },
+            reason: r.reason.clone(),
+        })
+        .collect();
+    Plan::new(actions, finished)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,43 +464,4 @@ mod tests {
         // The guide keeps the first `keep` of a descending sort: the last tied peer goes.
         assert_eq!(ids(&plan(&peers, &index, Strategy::Lru, &th, NOW)), ["p3"]);
     }
-}
-
-/// The cleanup as a plan: the peers `strategy` removes, each with its rules and reason, and
-/// the index and metadata as the app leaves them (the app's cleanupStalePeers always stamps
-/// lastCleanup; the guide's strategies only remove peers, as removePeer does).
-pub fn cleanup(
-    ns: &Namespace,
-    peers: &[Peer],
-    strategy: Strategy,
-    th: &Thresholds,
-    now: f64,
-) -> Plan {
-    let removals = plan(peers, ns.index_ids(), strategy, th, now);
-    let mut draft = Draft::new(ns);
-    for r in &removals {
-        draft.remove_peer(&r.peer.id);
-    }
-    let rule = if strategy == Strategy::Stale {
-        MetadataRule::Cleanup { at: now }
-    } else {
-        MetadataRule::AfterWrite
-    };
-    let finished = draft.finish(rule, now);
-    let actions = removals
-        .iter()
-        .map(|r| Action {
-            peer_id: r.peer.id.clone(),
-            display_name: r.peer.view.display_name().map(str::to_owned),
-            action: ActionKind::Remove,
-            rule: PlanRule::Cleanup(r.rule),
-            rules: if r.rules.len() > 1 {
-                r.rules.clone()
-            } else {
-                Vec::new()
-            },
-            reason: r.reason.clone(),
-        })
-        .collect();
-    Plan::new(actions, finished)
 }
