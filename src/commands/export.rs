@@ -3,32 +3,19 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::backup::{self, Backup};
 use crate::cli::{ExportArgs, RowFormat};
 use crate::error::exit;
-use crate::js::value::truthy;
-use crate::js::{JsString, json};
-use crate::peers::edit::set_members;
-use crate::peers::{Namespace, PeerView, score};
+use crate::peers::export::{self, PeerRow};
+use crate::peers::{Namespace, score};
 use crate::settings::Settings;
-use crate::store::Area;
-
-/// Record members that carry secrets or network addresses, and what `--redact` leaves.
-const REDACTED: &[(&str, &str)] = &[
-    ("encryptedSecret", "null"),
-    ("sharedSecret", "null"),
-    ("lastKnownIP", "null"),
-    ("cachedCandidates", "[]"),
-    ("lastOffer", "null"),
-    ("lastAnswer", "null"),
-];
 
 pub fn run(settings: &Settings, args: &ExportArgs) -> Result<u8> {
     let store = settings.open_store()?;
     let area = if args.redact {
-        redact(&store.area, &settings.prefix)
+        export::redact(&store.area, &settings.prefix)
     } else {
         store.area.clone()
     };
@@ -36,7 +23,8 @@ pub fn run(settings: &Settings, args: &ExportArgs) -> Result<u8> {
     let text = if args.peers_only {
         rows(&ns, settings.now, args.format)?
     } else if args.app_format {
-        app_format(&ns, settings.now)?
+        let app = export::app_export(&ns, settings.now);
+        format!("{}\n", serde_json::to_string_pretty(&app)?)
     } else {
         let mut b = Backup::of_namespace(
             &area,
@@ -67,118 +55,33 @@ pub fn run(settings: &Settings, args: &ExportArgs) -> Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-/// The namespace without secrets, the key record and addresses (records edited in place).
-fn redact(area: &Area, prefix: &str) -> Area {
-    let key_record = JsString::from(format!("{prefix}encryption:key"));
-    let record_prefix = format!("{prefix}peer:");
-    area.iter()
-        .filter(|(k, _)| **k != key_record)
-        .map(|(k, v)| {
-            if !k.starts_with(&record_prefix) {
-                return (k.clone(), v.clone());
-            }
-            // Only members the record has are replaced; none is added.
-            let present: Vec<(&str, String)> = json::parse::<Map<String, Value>>(v)
-                .map(|m| {
-                    REDACTED
-                        .iter()
-                        .filter(|(name, _)| m.contains_key(*name))
-                        .map(|(name, value)| (*name, (*value).to_owned()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let new = set_members(v, &present).unwrap_or_else(|| v.clone());
-            (k.clone(), new)
-        })
-        .collect()
-}
-
-/// The app's exportData(): indexed peers in index order, as getPeer gives them minus
-/// `sharedSecret` (so peers that had a secret carry neither field).
-fn app_format(ns: &Namespace, now: f64) -> Result<String> {
-    let mut peers = Vec::new();
-    for id in ns.index_ids() {
-        let Some(raw) = ns.area.get(&ns.peer_key(id)) else {
-            continue;
-        };
-        let Ok(Value::Object(mut rec)) = json::parse::<Value>(raw) else {
-            continue;
-        };
-        if truthy(rec.get("encryptedSecret")) {
-            rec.shift_remove("encryptedSecret");
-        }
-        rec.shift_remove("sharedSecret");
-        peers.push(Value::Object(rec));
-    }
-    let mut out = Map::new();
-    out.insert("version".into(), Value::from(crate::peers::SCHEMA_VERSION));
-    out.insert("exportDate".into(), crate::js::number::to_json_value(now));
-    out.insert("peers".into(), Value::Array(peers));
-    Ok(format!(
-        "{}\n",
-        serde_json::to_string_pretty(&Value::Object(out))?
-    ))
-}
-
-/// One row per indexed peer.
+/// One row per indexed peer, as JSON, NDJSON or CSV (the JSON member names as the header).
 fn rows(ns: &Namespace, now: f64, format: RowFormat) -> Result<String> {
     let (peers, _) = ns.load_peers();
-    let header = [
-        "peerId",
-        "displayName",
-        "lastSeen",
-        "lastConnected",
-        "quality",
-        "reconnection",
-        "connectionType",
-        "latency",
-        "reconnectionAttempts",
-        "blacklistUntil",
-        "hasSecret",
-    ];
-    let values: Vec<Vec<Value>> = peers
+    let objects: Vec<serde_json::Map<String, Value>> = peers
         .iter()
         .map(|p| {
-            let v: &PeerView = &p.view;
-            let f = |x: &Option<Value>| x.clone().unwrap_or(Value::Null);
-            let q = |n: &str| v.quality_field(n).cloned().unwrap_or(Value::Null);
-            vec![
-                Value::from(p.id.as_str()),
-                f(&v.display_name),
-                f(&v.last_seen),
-                f(&v.last_connected),
-                crate::js::number::to_json_value(score::quality(v).total),
-                crate::js::number::to_json_value(score::reconnection(v, now).total),
-                q("connectionType"),
-                q("latency"),
-                f(&v.reconnection_attempts),
-                f(&v.blacklist_until),
-                Value::Bool(v.has_secret()),
-            ]
+            let quality = score::quality(&p.view).total;
+            let reconnection = score::reconnection(&p.view, now).total;
+            match serde_json::to_value(PeerRow::new(p, quality, Some(reconnection))) {
+                Ok(Value::Object(m)) => Ok(m),
+                Ok(_) => unreachable!("a row is an object"),
+                Err(e) => Err(e),
+            }
         })
-        .collect();
-    let objects = || {
-        values.iter().map(|row| {
-            Value::Object(
-                header
-                    .iter()
-                    .zip(row)
-                    .map(|(h, v)| ((*h).to_owned(), v.clone()))
-                    .collect(),
-            )
-        })
-    };
+        .collect::<Result<_, _>>()?;
     Ok(match format {
-        RowFormat::Json => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&objects().collect::<Vec<_>>())?
-        ),
-        RowFormat::Ndjson => objects().map(|o| format!("{o}\n")).collect(),
+        RowFormat::Json => format!("{}\n", serde_json::to_string_pretty(&objects)?),
+        RowFormat::Ndjson => objects
+            .iter()
+            .map(|o| format!("{}\n", Value::Object(o.clone())))
+            .collect(),
         RowFormat::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
+            let header = PeerRow::CSV_HEADER;
             w.write_record(header)?;
-            for row in &values {
-                w.write_record(row.iter().map(|v| match v {
+            for row in &objects {
+                w.write_record(header.iter().map(|h| match &row[*h] {
                     Value::Null => String::new(),
                     Value::String(s) => s.clone(),
                     other => other.to_string(),

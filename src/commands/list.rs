@@ -1,51 +1,16 @@
 //! `meshpeers list` (alias `query`): the app's queryPeers, as a table or JSON.
 
 use anyhow::Result;
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::ListArgs;
 use crate::error::exit;
 use crate::js::number;
 use crate::output;
-use crate::peers::query::{self, Hit, QueryOptions};
+use crate::peers::export::PeerRow;
+use crate::peers::query::{self, QueryOptions};
 use crate::peers::{Namespace, secrets};
 use crate::settings::Settings;
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ListRow<'a> {
-    peer_id: &'a str,
-    display_name: Value,
-    last_seen: Value,
-    last_connected: Value,
-    quality: Value,
-    connection_type: Value,
-    latency: Value,
-    reconnection_attempts: Value,
-    blacklist_until: Value,
-    has_secret: bool,
-}
-
-impl<'a> ListRow<'a> {
-    fn new(hit: &Hit<'a>) -> Self {
-        let v = &hit.peer.view;
-        let or_null = |f: &Option<Value>| f.clone().unwrap_or(Value::Null);
-        let q = |name| v.quality_field(name).cloned().unwrap_or(Value::Null);
-        ListRow {
-            peer_id: &hit.peer.id,
-            display_name: or_null(&v.display_name),
-            last_seen: or_null(&v.last_seen),
-            last_connected: or_null(&v.last_connected),
-            quality: number::to_json_value(hit.quality.total),
-            connection_type: q("connectionType"),
-            latency: q("latency"),
-            reconnection_attempts: or_null(&v.reconnection_attempts),
-            blacklist_until: or_null(&v.blacklist_until),
-            has_secret: v.has_secret(),
-        }
-    }
-}
 
 pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
     let store = settings.open_store()?;
@@ -69,7 +34,10 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
     let hits = query::query(&peers, settings.now, &opts);
     super::warn_skipped(problems.len());
     if settings.json {
-        let rows: Vec<ListRow> = hits.iter().map(ListRow::new).collect();
+        let rows: Vec<PeerRow> = hits
+            .iter()
+            .map(|h| PeerRow::new(h.peer, h.quality.total, None))
+            .collect();
         output::print_json(&rows)?;
         return Ok(exit::SUCCESS);
     }

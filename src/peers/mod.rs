@@ -3,6 +3,7 @@
 
 pub mod cleanup;
 pub mod edit;
+pub mod export;
 pub mod findings;
 pub mod import;
 pub mod maintenance;
