@@ -11,11 +11,120 @@ use zeroize::Zeroizing;
 use super::edit::{Draft, MetadataRule, set_members};
 use super::namespace::NsKey;
 use super::plan::{Action, ActionKind, Plan, PlanRule, display_name};
+use super::validate::KeyState;
 use super::{Namespace, Peer, PeerView};
-use crate::crypto::{self, Key, NewKind};
+use crate::crypto::{self, Key, KeyRecord, NewKind};
 use crate::error::MeshError;
-use crate::js::JsString;
 use crate::js::value::truthy;
+use crate::js::{JsString, json};
+use crate::passphrase::Passphrase;
+
+/// How the key is derived from a passphrase when the store has no key record (default: the
+/// guide's salt and iterations).
+#[derive(Debug, Clone, Default)]
+pub struct Derivation {
+    pub salt: Option<String>,
+    /// Within 1..=`crypto::MAX_ITERATIONS` (the command line checks it).
+    pub iterations: Option<u32>,
+}
+
+/// Asks for a passphrase: what it unlocks, and whether a terminal prompt is acceptable; `None`
+/// when none can be had. The command supplies it (environment, file, prompt).
+pub type Ask<'a> = dyn FnMut(&str, bool) -> Result<Option<Passphrase>> + 'a;
+
+/// The store's key, or `None` when the store has no key record and no passphrase was given.
+pub fn store_key(ns: &Namespace, kdf: &Derivation, ask: &mut Ask) -> Result<Option<Key>> {
+    let record_key = ns.key(NsKey::KeyRecord);
+    let Some(raw) = ns.key_record() else {
+        let Some(pass) = ask(
+            "the store's secrets (no key record: derived with PBKDF2)",
+            true,
+        )?
+        else {
+            return Ok(None);
+        };
+        let salt = kdf.salt.as_deref().unwrap_or(crypto::GUIDE_SALT);
+        let iterations = kdf.iterations.unwrap_or(crypto::GUIDE_ITERATIONS);
+        return Ok(Some(Key::derive(
+            pass.as_bytes(),
+            salt.as_bytes(),
+            iterations,
+        )));
+    };
+    let text = json::text(raw);
+    let record = crypto::parse_record(&text).map_err(|why| {
+        MeshError::invalid(&record_key, format!("the key record is unusable: {why}"))
+    })?;
+    match record {
+        KeyRecord::Jwk => Ok(Some(crypto::jwk_key(&text).map_err(|why| {
+            MeshError::invalid(&record_key, format!("the key record is unusable: {why}"))
+        })?)),
+        protected => {
+            let Some(pass) = ask(
+                &format!("the {} key in {record_key}", protected.kind().name()),
+                true,
+            )?
+            else {
+                return Err(MeshError::usage_hint(
+                    format!("{record_key} is protected by a passphrase"),
+                    "set MESHPEERS_PASSPHRASE or pass --passphrase-file FILE",
+                )
+                .into());
+            };
+            crypto::unlock(&protected, pass.as_bytes())
+                .map(Some)
+                .map_err(|_| {
+                    MeshError::Crypto(format!(
+                        "wrong passphrase for {record_key}; nothing was decrypted or changed"
+                    ))
+                    .into()
+                })
+        }
+    }
+}
+
+/// The key as `validate` can know it without insisting: a passphrase is asked on a terminal
+/// only for a protected record; with no key record only a given one is used.
+pub fn key_state(ns: &Namespace, kdf: &Derivation, ask: &mut Ask) -> Result<KeyState> {
+    let Some(raw) = ns.key_record() else {
+        let Some(pass) = ask("", false)? else {
+            return Ok(KeyState::Unknown);
+        };
+        let salt = kdf.salt.as_deref().unwrap_or(crypto::GUIDE_SALT);
+        let iterations = kdf.iterations.unwrap_or(crypto::GUIDE_ITERATIONS);
+        return Ok(KeyState::Usable(Key::derive(
+            pass.as_bytes(),
+            salt.as_bytes(),
+            iterations,
+        )));
+    };
+    let text = json::text(raw);
+    match crypto::parse_record(&text) {
+        Ok(KeyRecord::Jwk) => {
+            Ok(crypto::jwk_key(&text).map_or(KeyState::Unknown, KeyState::Usable))
+        }
+        Ok(protected) => match ask(
+            &format!(
+                "the {} key in {}",
+                protected.kind().name(),
+                ns.key(NsKey::KeyRecord)
+            ),
+            true,
+        )? {
+            None => Ok(KeyState::Locked),
+            Some(pass) => crypto::unlock(&protected, pass.as_bytes())
+                .map(KeyState::Usable)
+                .map_err(|_| {
+                    MeshError::Crypto(format!(
+                        "wrong passphrase for {}; nothing was checked",
+                        ns.key(NsKey::KeyRecord)
+                    ))
+                    .into()
+                }),
+        },
+        Err(_) => Ok(KeyState::Unknown),
+    }
+}
 
 /// One peer's secret, as `secrets` reports it.
 #[derive(Serialize)]
@@ -220,4 +329,79 @@ pub fn rotate(
         );
     }
     Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Area;
+
+    fn ns_with(record: Option<&str>, secret: Option<&str>) -> Area {
+        let mut area = Area::new();
+        if let Some(r) = record {
+            area.insert("mesh:encryption:key".into(), r.into());
+        }
+        let rec = match secret {
+            Some(ct) => format!(r#"{{"peerId":"a","encryptedSecret":"{ct}"}}"#),
+            None => r#"{"peerId":"a"}"#.to_owned(),
+        };
+        area.insert("mesh:peer:a".into(), rec.into());
+        area.insert("mesh:peers:index".into(), r#"["a"]"#.into());
+        area
+    }
+
+    fn given(p: &'static str) -> impl FnMut(&str, bool) -> Result<Option<Passphrase>> {
+        move |_, _| Ok(Some(Zeroizing::new(p.to_owned())))
+    }
+
+    #[test]
+    fn the_key_comes_from_the_record_or_the_passphrase() {
+        let (key, record) = crypto::new_record(NewKind::Wrapped, b"right", 1000);
+        let ct = crypto::encrypt(&key, "s3cret");
+        let area = ns_with(Some(&record), Some(&ct));
+        let ns = Namespace::new(&area, "mesh:");
+        let kdf = Derivation::default();
+        let got = store_key(&ns, &kdf, &mut given("right")).unwrap().unwrap();
+        assert_eq!(crypto::decrypt(&got, &ct).unwrap().as_str(), "s3cret");
+        let wrong = store_key(&ns, &kdf, &mut given("wrong")).unwrap_err();
+        assert!(wrong.to_string().contains("wrong passphrase"), "{wrong}");
+        // No key record: derived with the guide's salt and iterations.
+        let derived = Key::derive(
+            b"pw",
+            crypto::GUIDE_SALT.as_bytes(),
+            crypto::GUIDE_ITERATIONS,
+        );
+        let ct = crypto::encrypt(&derived, "x");
+        let area = ns_with(None, Some(&ct));
+        let ns = Namespace::new(&area, "mesh:");
+        let got = store_key(&ns, &kdf, &mut given("pw")).unwrap().unwrap();
+        let (peers, _) = ns.load_peers();
+        assert_eq!(authenticated(&peers, Some(&got)).len(), 1);
+        let rows = statuses(&peers, Some(&got), false);
+        assert_eq!(rows[0].decrypts, Some(true));
+        assert!(rows[0].secret.is_none(), "no plaintext without reveal");
+    }
+
+    #[test]
+    fn a_rotation_reencrypts_every_secret_or_refuses() {
+        let (old, record) = crypto::new_record(NewKind::Jwk, b"", 1);
+        let good = crypto::encrypt(&old, "one");
+        let area = ns_with(Some(&record), Some(&good));
+        let ns = Namespace::new(&area, "mesh:");
+        let decrypted = decrypt_all(&ns, Some(&old), false, "s").unwrap();
+        let (new, new_record) = crypto::new_record(NewKind::Jwk, b"", 1);
+        let plan = rotate(&ns, &decrypted, &new, &new_record, NewKind::Jwk, 0.0).unwrap();
+        let out = plan.changes.applied_to(&area);
+        let view = PeerView::parse(&out[&JsString::from("mesh:peer:a")]).unwrap();
+        let ct = view.encrypted_secret.unwrap();
+        assert_eq!(
+            crypto::decrypt(&new, ct.as_str().unwrap())
+                .unwrap()
+                .as_str(),
+            "one"
+        );
+        let (other, _) = crypto::new_record(NewKind::Jwk, b"", 1);
+        let err = decrypt_all(&ns, Some(&other), false, "s").err().unwrap();
+        assert!(err.to_string().contains("1 secret do not decrypt"), "{err}");
+    }
 }
