@@ -4,38 +4,15 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Result;
-use serde::Serialize;
 
 use crate::backup::{self, Backup};
 use crate::cli::WriteArgs;
 use crate::error::{MeshError, exit};
 use crate::output;
-pub use crate::peers::plan::{Action, ActionKind, Plan};
+use crate::output::plan::{KeyChanges, Report};
+pub use crate::peers::plan::Plan;
 use crate::settings::Settings;
 use crate::store::Store;
-
-#[derive(Debug, Default, Serialize)]
-pub struct KeyChanges {
-    pub written: Vec<String>,
-    pub deleted: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Report {
-    pub dry_run: bool,
-    pub actions: Vec<Action>,
-    /// The backup written before the change (null on a dry run, with --no-backup, or when
-    /// nothing changed).
-    pub backup: Option<String>,
-    /// A LevelDB profile's previous directory, kept beside the new one (null otherwise).
-    pub previous_directory: Option<String>,
-    pub keys: KeyChanges,
-    pub warnings: Vec<String>,
-    /// `repair`'s quarantine file (unusable entries, importable), when one was written.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quarantine: Option<String>,
-}
 
 /// A domain plan with what the command adds: its words for the backup, its verb for the
 /// summary, and where the quarantine goes.
@@ -158,7 +135,7 @@ pub fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, job: Job)
     if settings.json {
         output::print_json(&report)?;
     } else {
-        print_human(settings, store, &report, done)?;
+        output::plan::print_report(settings, store, &report, done)?;
     }
     Ok(exit::SUCCESS)
 }
@@ -175,121 +152,4 @@ fn verify(settings: &Settings, store: &Store, expected: &crate::store::Area) -> 
         );
     }
     Ok(())
-}
-
-fn print_human(settings: &Settings, store: &Store, r: &Report, done: &str) -> Result<()> {
-    if !r.actions.is_empty() {
-        let mut t = output::table(["PEER", "NAME", "ACTION", "RULE", "WHY"]);
-        for a in &r.actions {
-            t.add_row([
-                output::escape(&a.peer_id).into_owned(),
-                a.display_name
-                    .as_deref()
-                    .map_or("-".into(), |n| output::escape(n).into_owned()),
-                a.action.name().to_owned(),
-                a.rule.name().into_owned(),
-                output::escape(&a.reason).into_owned(),
-            ]);
-        }
-        output::print(t)?;
-    }
-    let n = r.actions.len();
-    let peers = format!("{n} peer{}", if n == 1 { "" } else { "s" });
-    // Peer records are counted, other keys named.
-    let record_prefix = format!("{}peer:", settings.prefix);
-    let keys = |ks: &[String]| {
-        let records = ks.iter().filter(|k| k.starts_with(&record_prefix)).count();
-        let mut named: Vec<String> = ks
-            .iter()
-            .filter(|k| !k.starts_with(&record_prefix))
-            .map(|k| output::escape(k).into_owned())
-            .collect();
-        if records > 0 {
-            named.insert(
-                0,
-                format!(
-                    "{records} peer record{}",
-                    if records == 1 { "" } else { "s" }
-                ),
-            );
-        }
-        named.join(", ")
-    };
-    let mut lines = Vec::new();
-    let (written, deleted) = (&r.keys.written, &r.keys.deleted);
-    if written.is_empty() && deleted.is_empty() {
-        lines.push(format!("nothing to change in {}", store.location));
-    } else if r.dry_run {
-        lines.push(format!(
-            "dry run: nothing was written. Would have {done} {peers}."
-        ));
-        if !written.is_empty() {
-            lines.push(format!("would write: {}", keys(written)));
-        }
-        if !deleted.is_empty() {
-            lines.push(format!("would delete: {}", keys(deleted)));
-        }
-    } else {
-        lines.push(format!("{done} {peers} in {}", store.location));
-        if !written.is_empty() {
-            lines.push(format!("wrote: {}", keys(written)));
-        }
-        if !deleted.is_empty() {
-            lines.push(format!("deleted: {}", keys(deleted)));
-        }
-        match &r.backup {
-            Some(b) => {
-                let origin = match &settings.origin {
-                    Some(o) => format!(" --origin {}", shell_word(o)),
-                    None => String::new(),
-                };
-                let me = format!("meshpeers --store {}{origin}", shell_word(&store.location));
-                let b = shell_word(b);
-                lines.push(format!("backup of the namespace before the change: {b}"));
-                if r.actions.iter().any(|a| a.action == ActionKind::Remove) {
-                    lines.push(format!("bring the removed peers back: {me} import {b}"));
-                }
-                lines.push(format!(
-                    "restore the namespace exactly as it was: {me} import --mode replace {b}"
-                ));
-            }
-            None => lines.push("no backup was written (--no-backup)".into()),
-        }
-        if let Some(q) = &r.quarantine {
-            lines.push(format!(
-                "unusable entries were moved to {} (a meshpeers backup: nothing is lost)",
-                shell_word(q)
-            ));
-        }
-        if let Some(p) = &r.previous_directory {
-            lines.push(format!(
-                "the previous database directory is kept at {} (delete it once the browser shows the change)",
-                shell_word(p)
-            ));
-        }
-    }
-    output::print(lines.join("\n"))?;
-    Ok(())
-}
-
-/// A word for a shell command line: quoted when it holds anything but plain path characters.
-fn shell_word(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@,=".contains(c));
-    if plain {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn shell_words_are_quoted_when_needed() {
-        assert_eq!(super::shell_word("a/b.json"), "a/b.json");
-        assert_eq!(super::shell_word("my store.json"), "'my store.json'");
-        assert_eq!(super::shell_word("it's"), r"'it'\''s'");
-    }
 }

@@ -1,5 +1,7 @@
 //! Printing: tables for people, JSON for scripts, and escaping of text that came from a store.
 
+pub mod plan;
+
 use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
 

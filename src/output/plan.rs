@@ -1,0 +1,145 @@
+//! The report of a writing command: the JSON contract (`Report`) and the human summary.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::peers::plan::{Action, ActionKind};
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::words;
+
+#[derive(Debug, Default, Serialize)]
+pub struct KeyChanges {
+    pub written: Vec<String>,
+    pub deleted: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub dry_run: bool,
+    pub actions: Vec<Action>,
+    /// The backup written before the change (null on a dry run, with --no-backup, or when
+    /// nothing changed).
+    pub backup: Option<String>,
+    /// A LevelDB profile's previous directory, kept beside the new one (null otherwise).
+    pub previous_directory: Option<String>,
+    pub keys: KeyChanges,
+    pub warnings: Vec<String>,
+    /// `repair`'s quarantine file (unusable entries, importable), when one was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<String>,
+}
+
+/// The human report of a writing command: its actions, what was (or would be) written and
+/// deleted, the backup and how to undo the change.
+pub fn print_report(settings: &Settings, store: &Store, r: &Report, done: &str) -> Result<()> {
+    if !r.actions.is_empty() {
+        let mut t = super::table(["PEER", "NAME", "ACTION", "RULE", "WHY"]);
+        for a in &r.actions {
+            t.add_row([
+                super::escape(&a.peer_id).into_owned(),
+                a.display_name
+                    .as_deref()
+                    .map_or("-".into(), |n| super::escape(n).into_owned()),
+                a.action.name().to_owned(),
+                a.rule.name().into_owned(),
+                super::escape(&a.reason).into_owned(),
+            ]);
+        }
+        super::print(t)?;
+    }
+    let n = r.actions.len();
+    let peers = words::count(n, "peer");
+    // Peer records are counted, other keys named.
+    let record_prefix = format!("{}peer:", settings.prefix);
+    let keys = |ks: &[String]| {
+        let records = ks.iter().filter(|k| k.starts_with(&record_prefix)).count();
+        let mut named: Vec<String> = ks
+            .iter()
+            .filter(|k| !k.starts_with(&record_prefix))
+            .map(|k| super::escape(k).into_owned())
+            .collect();
+        if records > 0 {
+            named.insert(0, words::count(records, "peer record"));
+        }
+        named.join(", ")
+    };
+    let mut lines = Vec::new();
+    let (written, deleted) = (&r.keys.written, &r.keys.deleted);
+    if written.is_empty() && deleted.is_empty() {
+        lines.push(format!("nothing to change in {}", store.location));
+    } else if r.dry_run {
+        lines.push(format!(
+            "dry run: nothing was written. Would have {done} {peers}."
+        ));
+        if !written.is_empty() {
+            lines.push(format!("would write: {}", keys(written)));
+        }
+        if !deleted.is_empty() {
+            lines.push(format!("would delete: {}", keys(deleted)));
+        }
+    } else {
+        lines.push(format!("{done} {peers} in {}", store.location));
+        if !written.is_empty() {
+            lines.push(format!("wrote: {}", keys(written)));
+        }
+        if !deleted.is_empty() {
+            lines.push(format!("deleted: {}", keys(deleted)));
+        }
+        match &r.backup {
+            Some(b) => {
+                let origin = match &settings.origin {
+                    Some(o) => format!(" --origin {}", shell_word(o)),
+                    None => String::new(),
+                };
+                let me = format!("meshpeers --store {}{origin}", shell_word(&store.location));
+                let b = shell_word(b);
+                lines.push(format!("backup of the namespace before the change: {b}"));
+                if r.actions.iter().any(|a| a.action == ActionKind::Remove) {
+                    lines.push(format!("bring the removed peers back: {me} import {b}"));
+                }
+                lines.push(format!(
+                    "restore the namespace exactly as it was: {me} import --mode replace {b}"
+                ));
+            }
+            None => lines.push("no backup was written (--no-backup)".into()),
+        }
+        if let Some(q) = &r.quarantine {
+            lines.push(format!(
+                "unusable entries were moved to {} (a meshpeers backup: nothing is lost)",
+                shell_word(q)
+            ));
+        }
+        if let Some(p) = &r.previous_directory {
+            lines.push(format!(
+                "the previous database directory is kept at {} (delete it once the browser shows the change)",
+                shell_word(p)
+            ));
+        }
+    }
+    super::print(lines.join("\n"))?;
+    Ok(())
+}
+
+/// A word for a shell command line: quoted when it holds anything but plain path characters.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@,=".contains(c));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shell_words_are_quoted_when_needed() {
+        assert_eq!(super::shell_word("a/b.json"), "a/b.json");
+        assert_eq!(super::shell_word("my store.json"), "'my store.json'");
+        assert_eq!(super::shell_word("it's"), r"'it'\''s'");
+    }
+}
