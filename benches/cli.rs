@@ -12,7 +12,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use meshpeers::synth::{self, SynthOptions};
+#[path = "../tests/synth/mod.rs"]
+mod synth;
+
+use synth::SynthOptions;
 
 const NOW: &str = "1795176000000";
 const SIZES: [usize; 3] = [100, 1_000, 10_000];

@@ -15,6 +15,5 @@ pub mod passphrase;
 pub mod peers;
 pub mod settings;
 pub mod store;
-pub mod synth;
 pub mod time;
 pub mod words;

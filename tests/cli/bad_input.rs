@@ -232,12 +232,12 @@ fn corpus_files_are_never_touched_by_reads() {
 fn a_closed_pipe_is_a_quiet_success() {
     use std::process::Stdio;
     let env = TestEnv::new();
-    let area = meshpeers::synth::generate(&meshpeers::synth::SynthOptions {
+    let area = crate::synth::generate(&crate::synth::SynthOptions {
         peers: 600,
         seed: 3,
         now: 1e12,
     });
-    let p = env.write("big.json", meshpeers::synth::flat_json(&area));
+    let p = env.write("big.json", crate::synth::flat_json(&area));
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("meshpeers"))
         .args([
             "list",

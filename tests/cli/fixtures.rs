@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use meshpeers::synth::{self, SynthOptions};
+use crate::synth::{self, SynthOptions};
 
 use crate::support::{check_or_bless, json, repo, run};
 

@@ -17,3 +17,5 @@ mod real_app;
 mod saving;
 mod secrets;
 mod support;
+#[path = "../synth/mod.rs"]
+mod synth;

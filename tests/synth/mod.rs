@@ -1,15 +1,19 @@
 //! A deterministic generator of realistic peer stores, for the bundled fixtures and the
 //! benchmarks. Records are shaped like the real app's (see `../shared/corpus/serverless-chat`):
 //! about 4.5 KB each, with ICE servers, SDP offers/answers and reconnection credentials.
+//!
+//! Shared by the integration tests and the benchmarks (each uses part of it), and kept out of
+//! the library so the shipped binary carries no generator and no `rand`.
+#![allow(dead_code)]
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
-use crate::js::JsString;
-use crate::js::number::to_json_value as json_num;
-use crate::peers::DAY_MS;
-use crate::store::{Area, ChangeSet};
+use meshpeers::js::JsString;
+use meshpeers::js::number::to_json_value as json_num;
+use meshpeers::peers::DAY_MS;
+use meshpeers::store::{Area, ChangeSet};
 
 #[derive(Debug, Clone)]
 pub struct SynthOptions {
@@ -53,7 +57,7 @@ pub fn generate(opts: &SynthOptions) -> Area {
     put(
         &mut area,
         "mesh:schema:version",
-        crate::peers::SCHEMA_VERSION.into(),
+        meshpeers::peers::SCHEMA_VERSION.into(),
     );
     let mut ids = Vec::with_capacity(opts.peers);
     let mut total_size = 0u64;
@@ -206,7 +210,7 @@ fn peer_record(rng: &mut ChaCha8Rng, i: usize, id: &str, now: f64) -> Value {
             "avgUptime": rng.random_range(0..3000)
         },
         "metadata": {"connectedAt": last_seen},
-        "dataVersion": crate::peers::SCHEMA_VERSION,
+        "dataVersion": meshpeers::peers::SCHEMA_VERSION,
         "reconnectionCredentials": {
             "ourOffer": {"type": "offer", "sdp": our_offer},
             "theirAnswer": {"type": "answer", "sdp": their_answer},
@@ -226,7 +230,7 @@ fn peer_record(rng: &mut ChaCha8Rng, i: usize, id: &str, now: f64) -> Value {
 
 /// A flat dump of `area`, pretty-printed like `JSON.stringify(obj, null, 2)`.
 pub fn flat_json(area: &Area) -> String {
-    crate::store::render_flat(area)
+    meshpeers::store::render_flat(area)
 }
 
 /// A Playwright storage state with `area` under `origin` and no cookies.
@@ -235,7 +239,7 @@ pub fn playwright_json(origin: &str, area: &Area) -> String {
     for (k, v) in area {
         cs.put(k.clone(), v.clone());
     }
-    crate::store::render_playwright(origin, &cs)
+    meshpeers::store::render_playwright(origin, &cs)
 }
 
 /// A Chromium profile (`<user-data-dir>/Default/Local Storage/leveldb`) holding `area` under
@@ -250,7 +254,7 @@ pub fn leveldb_profile(
     bytes_per_origin: usize,
     seed: u64,
 ) -> anyhow::Result<()> {
-    use crate::store::leveldb::{encoding, meta, origin_prefix};
+    use meshpeers::store::leveldb::{encoding, meta, origin_prefix};
     use rusty_leveldb::compressor::{CompressorId, SnappyCompressor};
 
     let dir = user_data_dir
