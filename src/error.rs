@@ -136,3 +136,21 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// Prints `err` once on stderr (`meshpeers: error: …` with its context chain, and a `hint:`
+/// line when it carries one) and gives its exit status. A closed stdout pipe
+/// (`meshpeers list | head`) is a success and prints nothing.
+pub fn report(err: &anyhow::Error) -> u8 {
+    if is_broken_pipe(err) {
+        return exit::SUCCESS;
+    }
+    // Messages can quote store content (origins, keys, ids): escape terminal controls.
+    eprintln!(
+        "meshpeers: error: {}",
+        crate::output::escape_lines(&format!("{err:#}"))
+    );
+    if let Some(hint) = hint(err) {
+        eprintln!("hint: {}", crate::output::escape_lines(&hint));
+    }
+    exit_code(err)
+}

@@ -4,16 +4,19 @@
 //! key/value map) → `peers` (the namespace, parsed leniently) → the domain (scores, queries,
 //! stats) → `output` (tables or JSON).
 
-pub mod backup;
+// The library's surface is what the binary, the integration tests and the benchmarks use;
+// everything else is crate-private so the compiler finds dead code.
 pub mod cli;
 pub mod commands;
 pub mod crypto;
 pub mod error;
 pub mod js;
-pub mod output;
-pub mod passphrase;
 pub mod peers;
-pub mod settings;
 pub mod store;
 pub mod time;
-pub mod words;
+
+pub(crate) mod backup;
+pub(crate) mod output;
+pub(crate) mod passphrase;
+pub(crate) mod settings;
+pub(crate) mod words;

@@ -80,9 +80,8 @@ pub fn run(settings: &Settings, args: &CandidatesArgs) -> Result<u8> {
     }
     output::print(t)?;
     output::print(format!(
-        "{} candidate{} from the {} best non-blacklisted peers by quality seen within {}",
-        rows.len(),
-        if rows.len() == 1 { "" } else { "s" },
+        "{} from the {} best non-blacklisted peers by quality seen within {}",
+        crate::words::count(rows.len(), "candidate"),
         args.limit * 2,
         if args.max_age == 0.0 {
             "any time".to_owned()

@@ -106,8 +106,8 @@ pub(crate) fn find_record<'a>(
 pub(crate) fn warn_skipped(n: usize) {
     if n > 0 {
         eprintln!(
-            "meshpeers: warning: {n} index entr{} skipped (record missing or unreadable); `meshpeers inspect` names them",
-            if n == 1 { "y" } else { "ies" }
+            "meshpeers: warning: {n} index {} skipped (record missing or unreadable); `meshpeers inspect` names them",
+            crate::words::plural(n, "entry", "entries")
         );
     }
 }

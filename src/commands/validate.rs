@@ -38,12 +38,10 @@ pub fn run(settings: &Settings, args: &ValidateArgs) -> Result<u8> {
             output::print(output::findings_table(&findings))?;
         }
         output::print(format!(
-            "{}: {} error{}, {} warning{}, {} info",
+            "{}: {}, {}, {} info",
             store.location,
-            report.errors,
-            if report.errors == 1 { "" } else { "s" },
-            report.warnings,
-            if report.warnings == 1 { "" } else { "s" },
+            crate::words::count(report.errors, "error"),
+            crate::words::count(report.warnings, "warning"),
             report.infos
         ))?;
     }

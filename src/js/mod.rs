@@ -13,4 +13,4 @@ pub mod number;
 mod string;
 pub mod value;
 
-pub use string::{JsString, Utf16Units};
+pub use string::JsString;

@@ -392,7 +392,6 @@ mod tests {
     fn peer(i: usize, json: &str) -> Peer {
         Peer {
             id: format!("p{i}"),
-            position: i,
             view: PeerView::parse(&JsString::from(json)).unwrap(),
         }
     }

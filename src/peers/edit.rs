@@ -139,10 +139,6 @@ impl<'n, 'a> Draft<'n, 'a> {
         }
     }
 
-    pub fn namespace(&self) -> &Namespace<'a> {
-        self.ns
-    }
-
     /// The value of `key` with the draft's changes applied.
     pub fn get(&self, key: &JsString) -> Option<&JsString> {
         match self.changes.get(key) {
@@ -163,10 +159,6 @@ impl<'n, 'a> Draft<'n, 'a> {
 
     pub fn delete(&mut self, key: JsString) {
         self.changes.delete(key);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
     }
 
     /// Finishes the draft: the index without the removed ids, and the metadata as `rule`

@@ -21,13 +21,6 @@ pub enum NsKey {
 }
 
 impl NsKey {
-    pub const ALL: [NsKey; 4] = [
-        NsKey::Index,
-        NsKey::Metadata,
-        NsKey::KeyRecord,
-        NsKey::SchemaVersion,
-    ];
-
     /// The storage key after the prefix.
     pub fn suffix(self) -> &'static str {
         match self {
@@ -63,8 +56,6 @@ pub enum Index {
 pub struct Peer {
     /// The id as the index names it.
     pub id: String,
-    /// Position in the index.
-    pub position: usize,
     pub view: PeerView,
 }
 
@@ -122,13 +113,12 @@ impl<'a> Namespace<'a> {
         let ids = self.index_ids();
         let mut peers = Vec::with_capacity(ids.len());
         let mut problems = Vec::new();
-        for (position, id) in ids.iter().enumerate() {
+        for id in ids {
             match self.area.get(&self.peer_key(id)) {
                 None => problems.push(PeerProblem::Missing { id: id.clone() }),
                 Some(raw) => match PeerView::parse(raw) {
                     Ok(view) => peers.push(Peer {
                         id: id.clone(),
-                        position,
                         view,
                     }),
                     Err(why) => problems.push(PeerProblem::Unreadable {

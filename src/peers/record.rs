@@ -25,8 +25,6 @@ pub struct PeerView {
     #[serde(default, deserialize_with = "present")]
     pub last_connected: Field,
     #[serde(default, deserialize_with = "present")]
-    pub public_key: Field,
-    #[serde(default, deserialize_with = "present")]
     pub encrypted_secret: Field,
     #[serde(default, deserialize_with = "present")]
     pub shared_secret: Field,
@@ -38,8 +36,6 @@ pub struct PeerView {
     pub reconnection_attempts: Field,
     #[serde(default, deserialize_with = "present")]
     pub blacklist_until: Field,
-    #[serde(default, deserialize_with = "present")]
-    pub data_version: Field,
 }
 
 /// Why a record cannot be used (the app's `getPeer` would return null for it).
