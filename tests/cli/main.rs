@@ -16,6 +16,7 @@ mod parity;
 mod real_app;
 mod saving;
 mod secrets;
+mod snapshots;
 mod support;
 #[path = "../synth/mod.rs"]
 mod synth;
