@@ -86,7 +86,7 @@ pub fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, job: Job)
     }
     let mut report = Report {
         dry_run: args.dry_run,
-        actions,
+        actions: actions.into_iter().map(Into::into).collect(),
         backup: None,
         previous_directory: None,
         keys,

@@ -3,9 +3,12 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::peers::plan::{Action, ActionKind};
+use crate::js::number;
+use crate::peers::cleanup::{Fact, Rule};
+use crate::peers::plan::{Action, ActionKind, PlanRule, Reason};
 use crate::settings::Settings;
 use crate::store::Store;
+use crate::time::{duration, duration_over, duration_short};
 use crate::words;
 
 #[derive(Debug, Default, Serialize)]
@@ -14,11 +17,119 @@ pub struct KeyChanges {
     pub deleted: Vec<String>,
 }
 
+/// One line of a plan as `--json` gives it: `{peerId, displayName, action, rule, rules,
+/// reason}`, the reason in words.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionView {
+    pub peer_id: String,
+    pub display_name: Option<String>,
+    pub action: ActionKind,
+    pub rule: PlanRule,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
+    pub reason: String,
+}
+
+impl From<Action> for ActionView {
+    fn from(a: Action) -> ActionView {
+        ActionView {
+            reason: reason(&a.reason),
+            peer_id: a.peer_id,
+            display_name: a.display_name,
+            action: a.action,
+            rule: a.rule,
+            rules: a.rules,
+        }
+    }
+}
+
+/// A plan line's reason in words.
+pub fn reason(r: &Reason) -> String {
+    match r {
+        Reason::Text(t) => t.clone(),
+        Reason::Cleanup(facts) => facts.iter().map(fact).collect::<Vec<_>>().join("; "),
+    }
+}
+
+/// A cleanup fact in words: "last seen 39d 2h ago (more than 30d)".
+pub fn fact(f: &Fact) -> String {
+    let seen = |age: f64, max_age: f64| {
+        format!(
+            "last seen {} ago (more than {})",
+            duration_over(age, max_age),
+            duration(max_age)
+        )
+    };
+    match f {
+        Fact::Inactive { age, max_age } => seen(*age, *max_age),
+        Fact::Failing {
+            attempts,
+            max,
+            ended,
+        } => format!(
+            "{} failed reconnection attempts (at least {}), {}",
+            number::to_string(*attempts),
+            number::to_string(*max),
+            match ended {
+                None => "no blacklist".to_owned(),
+                Some(ago) => format!("blacklist expired {} ago", duration_short(*ago)),
+            }
+        ),
+        Fact::BlacklistedAnyway { left } => format!(
+            "blacklisted for another {}, removed anyway as the app does",
+            duration_short(*left)
+        ),
+        Fact::OverCap {
+            remaining,
+            max,
+            excess,
+            seen,
+        } => format!(
+            "{remaining} peers left, more than {max}: the {excess} least recently seen go (last seen {} ago)",
+            duration_short(*seen)
+        ),
+        Fact::NotRecent { keep, of, seen } => format!(
+            "not among the {keep} most recently seen of {of} peers (last seen {} ago)",
+            duration_short(*seen)
+        ),
+        Fact::LowestQuality {
+            quality,
+            lowest,
+            of,
+            kept,
+        } => format!(
+            "quality {} is among the {lowest} lowest of {of} peers; {kept} are kept",
+            number::to_string(*quality)
+        ),
+        Fact::NeverConnected {
+            successful,
+            age,
+            max_age,
+        } => format!(
+            "never connected successfully (successfulConnections {}) and {}",
+            successful.as_deref().unwrap_or("missing"),
+            seen(*age, *max_age)
+        ),
+        Fact::LowQuality {
+            quality,
+            below,
+            age,
+            max_age,
+        } => format!(
+            "quality {} (below {}) and {}",
+            number::to_string(*quality),
+            number::to_string(*below),
+            seen(*age, *max_age)
+        ),
+    }
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     pub dry_run: bool,
-    pub actions: Vec<Action>,
+    pub actions: Vec<ActionView>,
     /// The backup written before the change (null on a dry run, with --no-backup, or when
     /// nothing changed).
     pub backup: Option<String>,
@@ -136,6 +247,44 @@ fn shell_word(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_in_words() {
+        const DAY: f64 = 86_400_000.0;
+        assert_eq!(
+            fact(&Fact::Inactive {
+                age: 30.0 * DAY + 1.0,
+                max_age: 30.0 * DAY
+            }),
+            "last seen 30d 1ms ago (more than 30d)"
+        );
+        assert_eq!(
+            fact(&Fact::Failing {
+                attempts: 5.0,
+                max: 5.0,
+                ended: Some(1.0)
+            }),
+            "5 failed reconnection attempts (at least 5), blacklist expired 1ms ago"
+        );
+        assert_eq!(
+            reason(&Reason::Cleanup(vec![
+                Fact::NeverConnected {
+                    successful: None,
+                    age: 8.0 * DAY,
+                    max_age: 7.0 * DAY
+                },
+                Fact::LowQuality {
+                    quality: 12.5,
+                    below: 20.0,
+                    age: 8.0 * DAY,
+                    max_age: 7.0 * DAY
+                }
+            ])),
+            "never connected successfully (successfulConnections missing) and last seen 8d ago (more than 7d); quality 12.5 (below 20) and last seen 8d ago (more than 7d)"
+        );
+    }
+
     #[test]
     fn shell_words_are_quoted_when_needed() {
         assert_eq!(super::shell_word("a/b.json"), "a/b.json");

@@ -10,12 +10,11 @@
 use std::collections::HashSet;
 
 use super::edit::{Draft, MetadataRule};
-use super::plan::{Action, ActionKind, Plan, PlanRule};
+use super::plan::{Action, ActionKind, Plan, PlanRule, Reason};
 use super::query::{self, Order, QueryOptions, SortKey};
 use super::score::{self, days_since_seen};
 use super::{DAY_MS, Namespace, Peer};
 use crate::js::value::{member, to_number, truthy};
-use crate::time::{duration, duration_over, duration_short};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
@@ -101,8 +100,54 @@ pub struct Removal<'p> {
     pub rule: Rule,
     /// Every rule the peer meets.
     pub rules: Vec<Rule>,
-    /// The facts behind the rules, for people.
-    pub reason: String,
+    /// The facts behind the rules (`output` says them in words).
+    pub facts: Vec<Fact>,
+}
+
+/// What decided a removal: the values and thresholds a rule compared. Ages and durations
+/// are in milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact {
+    /// Last seen `age` ago, more than `max_age`.
+    Inactive { age: f64, max_age: f64 },
+    /// At least `max` failed reconnections, and the blacklist absent or ended `ended` ago.
+    Failing {
+        attempts: f64,
+        max: f64,
+        ended: Option<f64>,
+    },
+    /// Still blacklisted for `left`, removed anyway (as the app's cleanupStalePeers does).
+    BlacklistedAnyway { left: f64 },
+    /// `remaining` peers left, more than `max`: the `excess` least recently seen go.
+    OverCap {
+        remaining: usize,
+        max: usize,
+        excess: usize,
+        seen: f64,
+    },
+    /// Not among the `keep` most recently seen of `of` peers; last seen `seen` ago.
+    NotRecent { keep: usize, of: usize, seen: f64 },
+    /// A quality among the `lowest` lowest of `of` peers; `kept` are kept.
+    LowestQuality {
+        quality: f64,
+        lowest: usize,
+        of: usize,
+        kept: usize,
+    },
+    /// No successful connection (`successful`: the stored count as JSON, `None` when absent)
+    /// and inactive.
+    NeverConnected {
+        successful: Option<String>,
+        age: f64,
+        max_age: f64,
+    },
+    /// A quality below `below`, and inactive.
+    LowQuality {
+        quality: f64,
+        below: f64,
+        age: f64,
+        max_age: f64,
+    },
 }
 
 /// The peers `strategy` removes, in the order the rules find them.
@@ -119,14 +164,13 @@ pub fn plan<'p>(
             for p in peers {
                 let (rules, mut why) = app_rules(p, th, now);
                 if rules.contains(&Rule::Inactive) && p.view.is_blacklisted(now) {
-                    why.push(format!(
-                        "blacklisted for another {}, removed anyway as the app does",
-                        duration_short(to_number(p.view.blacklist_until.as_ref()) - now)
-                    ));
+                    why.push(Fact::BlacklistedAnyway {
+                        left: to_number(p.view.blacklist_until.as_ref()) - now,
+                    });
                 }
                 // The app names the last rule it checked.
                 if let Some(rule) = rules.last().copied() {
-                    planned.push(p, rule, rules, why.join("; "));
+                    planned.push(p, rule, rules, why);
                 }
             }
             let remaining = planned.remaining(index_ids);
@@ -143,19 +187,20 @@ pub fn plan<'p>(
                     },
                 );
                 for h in pool {
-                    let why = format!(
-                        "{remaining} peers left, more than {}: the {excess} least recently seen go (last seen {} ago)",
-                        th.max_peers,
-                        duration_short(now - score::last_seen_key(&h.peer.view))
-                    );
-                    planned.push(h.peer, Rule::Lru, vec![Rule::Lru], why);
+                    let why = Fact::OverCap {
+                        remaining,
+                        max: th.max_peers,
+                        excess,
+                        seen: now - score::last_seen_key(&h.peer.view),
+                    };
+                    planned.push(h.peer, Rule::Lru, vec![Rule::Lru], vec![why]);
                 }
             }
         }
         Strategy::Age => {
             for h in query::query(peers, now, &QueryOptions::default()) {
                 if let Some(w) = older_than(h.peer, th.max_age, now) {
-                    planned.push(h.peer, Rule::Inactive, vec![Rule::Inactive], w);
+                    planned.push(h.peer, Rule::Inactive, vec![Rule::Inactive], vec![w]);
                 }
             }
         }
@@ -166,7 +211,7 @@ pub fn plan<'p>(
                         h.peer,
                         Rule::FailedReconnections,
                         vec![Rule::FailedReconnections],
-                        w,
+                        vec![w],
                     );
                 }
             }
@@ -188,13 +233,13 @@ pub fn plan<'p>(
             let n = ranked.len();
             if n > th.target {
                 for h in ranked.into_iter().take(n - th.target) {
-                    let why = format!(
-                        "quality {} is among the {} lowest of {n} peers; {} are kept",
-                        crate::js::number::to_string(h.quality.total),
-                        n - th.target,
-                        th.target
-                    );
-                    planned.push(h.peer, Rule::Quality, vec![Rule::Quality], why);
+                    let why = Fact::LowestQuality {
+                        quality: h.quality.total,
+                        lowest: n - th.target,
+                        of: n,
+                        kept: th.target,
+                    };
+                    planned.push(h.peer, Rule::Quality, vec![Rule::Quality], vec![why]);
                 }
             }
         }
@@ -205,26 +250,32 @@ pub fn plan<'p>(
                 let successful =
                     member(p.view.connection_quality.as_ref(), "successfulConnections");
                 if successful.is_none_or(|v| !truthy(Some(v)) && to_number(Some(v)) == 0.0) {
-                    if let Some(w) = inactive(p, th.never_connected_age, now) {
+                    if let Some(Fact::Inactive { age, max_age }) =
+                        inactive(p, th.never_connected_age, now)
+                    {
                         rules.push(Rule::NeverConnected);
-                        let count = successful.map_or("missing".to_owned(), |v| v.to_string());
-                        why.push(format!(
-                            "never connected successfully (successfulConnections {count}) and {w}"
-                        ));
+                        why.push(Fact::NeverConnected {
+                            successful: successful.map(ToString::to_string),
+                            age,
+                            max_age,
+                        });
                     }
                 }
                 if h.quality.total < th.low_quality {
-                    if let Some(w) = inactive(p, th.low_quality_age, now) {
+                    if let Some(Fact::Inactive { age, max_age }) =
+                        inactive(p, th.low_quality_age, now)
+                    {
                         rules.push(Rule::LowQuality);
-                        why.push(format!(
-                            "quality {} (below {}) and {w}",
-                            crate::js::number::to_string(h.quality.total),
-                            crate::js::number::to_string(th.low_quality)
-                        ));
+                        why.push(Fact::LowQuality {
+                            quality: h.quality.total,
+                            below: th.low_quality,
+                            age,
+                            max_age,
+                        });
                     }
                 }
                 if let Some(rule) = rules.first().copied() {
-                    planned.push(p, rule, rules, why.join("; "));
+                    planned.push(p, rule, rules, why);
                 }
             }
             let remaining = planned.remaining(index_ids);
@@ -244,13 +295,13 @@ struct Removals<'p> {
 
 impl<'p> Removals<'p> {
     /// Plans a removal once (an id listed twice in the index is one peer).
-    fn push(&mut self, peer: &'p Peer, rule: Rule, rules: Vec<Rule>, reason: String) {
+    fn push(&mut self, peer: &'p Peer, rule: Rule, rules: Vec<Rule>, facts: Vec<Fact>) {
         if self.ids.insert(&peer.id) {
             self.removals.push(Removal {
                 peer,
                 rule,
                 rules,
-                reason,
+                facts,
             });
         }
     }
@@ -274,16 +325,17 @@ fn lru_keep<'p>(planned: &mut Removals<'p>, peers: &'p [Peer], keep: usize, now:
     let ranked = query::query(planned.kept(peers), now, &QueryOptions::default());
     let n = ranked.len();
     for h in ranked.into_iter().skip(keep) {
-        let why = format!(
-            "not among the {keep} most recently seen of {n} peers (last seen {} ago)",
-            duration_short(now - score::last_seen_key(&h.peer.view))
-        );
-        planned.push(h.peer, Rule::Lru, vec![Rule::Lru], why);
+        let why = Fact::NotRecent {
+            keep,
+            of: n,
+            seen: now - score::last_seen_key(&h.peer.view),
+        };
+        planned.push(h.peer, Rule::Lru, vec![Rule::Lru], vec![why]);
     }
 }
 
 /// The two rules of the app's cleanupStalePeers (shared by hybrid): inactive, then failing.
-fn app_rules(p: &Peer, th: &Thresholds, now: f64) -> (Vec<Rule>, Vec<String>) {
+fn app_rules(p: &Peer, th: &Thresholds, now: f64) -> (Vec<Rule>, Vec<Fact>) {
     let mut rules = Vec::new();
     let mut why = Vec::new();
     if let Some(w) = inactive(p, th.max_age, now) {
@@ -298,27 +350,26 @@ fn app_rules(p: &Peer, th: &Thresholds, now: f64) -> (Vec<Rule>, Vec<String>) {
 }
 
 /// The app's inactivity test: days since lastSeen greater than the limit in days.
-fn inactive(p: &Peer, max_age: f64, now: f64) -> Option<String> {
+fn inactive(p: &Peer, max_age: f64, now: f64) -> Option<Fact> {
     let days = days_since_seen(&p.view, now);
     (days > max_age / DAY_MS).then(|| seen_ago(p, max_age, now))
 }
 
 /// The guide's age test, in milliseconds: `now - lastSeen > maxAge`.
-fn older_than(p: &Peer, max_age: f64, now: f64) -> Option<String> {
+fn older_than(p: &Peer, max_age: f64, now: f64) -> Option<Fact> {
     let age = now - to_number(p.view.last_seen.as_ref());
     (age > max_age).then(|| seen_ago(p, max_age, now))
 }
 
-fn seen_ago(p: &Peer, max_age: f64, now: f64) -> String {
-    format!(
-        "last seen {} ago (more than {})",
-        duration_over(now - to_number(p.view.last_seen.as_ref()), max_age),
-        duration(max_age)
-    )
+fn seen_ago(p: &Peer, max_age: f64, now: f64) -> Fact {
+    Fact::Inactive {
+        age: now - to_number(p.view.last_seen.as_ref()),
+        max_age,
+    }
 }
 
 /// `reconnectionAttempts >= max && (!blacklistUntil || blacklistUntil < now)`.
-fn failing(p: &Peer, max_failures: f64, now: f64) -> Option<String> {
+fn failing(p: &Peer, max_failures: f64, now: f64) -> Option<Fact> {
     let attempts = to_number(p.view.reconnection_attempts.as_ref());
     // JavaScript comparisons with NaN are false.
     if attempts
@@ -328,20 +379,20 @@ fn failing(p: &Peer, max_failures: f64, now: f64) -> Option<String> {
         return None;
     }
     let bl = p.view.blacklist_until.as_ref();
-    let blacklist = if !truthy(bl) {
-        "no blacklist".to_owned()
+    let ended = if !truthy(bl) {
+        None
     } else {
         let until = to_number(bl);
         if until.partial_cmp(&now) != Some(std::cmp::Ordering::Less) {
             return None;
         }
-        format!("blacklist expired {} ago", duration_short(now - until))
+        Some(now - until)
     };
-    Some(format!(
-        "{} failed reconnection attempts (at least {}), {blacklist}",
-        crate::js::number::to_string(attempts),
-        crate::js::number::to_string(max_failures)
-    ))
+    Some(Fact::Failing {
+        attempts,
+        max: max_failures,
+        ended,
+    })
 }
 
 /// The cleanup as a plan: the peers `strategy` removes, each with its rules and reason, and
@@ -377,7 +428,7 @@ pub fn cleanup(
             } else {
                 Vec::new()
             },
-            reason: r.reason.clone(),
+            reason: Reason::Cleanup(r.facts.clone()),
         })
         .collect();
     Plan::new(actions, finished)
@@ -431,10 +482,20 @@ mod tests {
         let index: Vec<String> = peers.iter().map(|p| p.id.clone()).collect();
         let r = plan(&peers, &index, Strategy::Stale, &Thresholds::default(), NOW);
         assert_eq!(ids(&r), ["p1", "p3", "p5"]);
-        assert_eq!(r[0].reason, "last seen 30d 1ms ago (more than 30d)");
         assert_eq!(
-            r[1].reason,
-            "5 failed reconnection attempts (at least 5), blacklist expired 1ms ago"
+            r[0].facts,
+            [Fact::Inactive {
+                age: 30.0 * DAY_MS + 1.0,
+                max_age: 30.0 * DAY_MS
+            }]
+        );
+        assert_eq!(
+            r[1].facts,
+            [Fact::Failing {
+                attempts: 5.0,
+                max: 5.0,
+                ended: Some(1.0)
+            }]
         );
     }
 

@@ -186,7 +186,7 @@ fn peer_action(id: String, raw: Option<&JsString>, action: ActionKind, why: &str
         action,
         rule: PlanRule::Import(action),
         rules: Vec::new(),
-        reason: why.to_owned(),
+        reason: why.into(),
     }
 }
 

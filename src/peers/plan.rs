@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde::{Serialize, Serializer};
 
 use super::PeerView;
-use super::cleanup::Rule;
+use super::cleanup::{Fact, Rule};
 use super::edit::DraftWarning;
 use super::findings::FindingCode;
 use crate::js::JsString;
@@ -108,8 +108,7 @@ impl Serialize for Rule {
 }
 
 /// One line of a plan.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct Action {
     pub peer_id: String,
     pub display_name: Option<String>,
@@ -118,10 +117,29 @@ pub struct Action {
     /// The rule that chose it.
     pub rule: PlanRule,
     /// Every rule the peer meets (cleanup), when more than the one named.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<Rule>,
     /// The facts behind it.
-    pub reason: String,
+    pub reason: Reason,
+}
+
+/// Why an action was planned: the facts of a cleanup rule (which `output` puts into words),
+/// or a sentence.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reason {
+    Cleanup(Vec<Fact>),
+    Text(String),
+}
+
+impl From<String> for Reason {
+    fn from(s: String) -> Reason {
+        Reason::Text(s)
+    }
+}
+
+impl From<&str> for Reason {
+    fn from(s: &str) -> Reason {
+        Reason::Text(s.to_owned())
+    }
 }
 
 /// What a writing command will do: its actions for people, the changes for the store, and

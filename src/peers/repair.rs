@@ -46,7 +46,7 @@ pub fn repair(ns: &Namespace, key_state: KeyState, opts: &RepairOptions) -> Resu
                 action,
                 rule,
                 rules: Vec::new(),
-                reason,
+                reason: reason.into(),
             });
         };
 

@@ -308,7 +308,8 @@ pub fn rotate(
             reason: format!(
                 "decrypts with the current key; encrypted under the new {} key with a fresh IV",
                 kind.name()
-            ),
+            )
+            .into(),
         });
     }
     for (id, e) in &decrypted.failed {
@@ -318,7 +319,7 @@ pub fn rotate(
             action: ActionKind::Skip,
             rule: PlanRule::Undecryptable,
             rules: Vec::new(),
-            reason: format!("{e}; left untouched (--skip-undecryptable)"),
+            reason: format!("{e}; left untouched (--skip-undecryptable)").into(),
         });
     }
     draft.put(ns.key(NsKey::KeyRecord), JsString::from(record));
