@@ -16,19 +16,15 @@ use super::score::{self, days_since_seen};
 use super::{DAY_MS, Namespace, Peer};
 use crate::js::value::{member, to_number, truthy};
 
+/// A cleanup strategy: `Stale` is the app's cleanupStalePeers, the others are the design
+/// guide's (`plan` spells out each; `cli::Strategy` explains them to users).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
-    /// The app's cleanupStalePeers.
     Stale,
-    /// Peers not seen for longer than --max-age.
     Age,
-    /// Peers with at least --max-failures failed reconnections, blacklist absent or expired.
     Failures,
-    /// Keep only the --keep most recently seen peers.
     Lru,
-    /// Remove the lowest-quality peers until at most --target remain.
     Quality,
-    /// The guide's recommended combination.
     Hybrid,
 }
 
