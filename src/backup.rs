@@ -236,21 +236,10 @@ pub fn default_path(store: &Path, command: &str) -> PathBuf {
     let name = store
         .file_name()
         .map_or("store".into(), |n| n.to_string_lossy().into_owned());
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let word = command.split_whitespace().next().unwrap_or("backup");
-    (1..)
-        .map(|n| {
-            let suffix = if n == 1 {
-                String::new()
-            } else {
-                format!("-{n}")
-            };
-            dir.join(format!(
-                "{name}.{stamp}{suffix}.{word}.meshpeers-backup.json"
-            ))
-        })
-        .find(|p| !p.exists())
-        .unwrap_or_else(|| dir.join(format!("{name}.meshpeers-backup.json")))
+    crate::store::atomic::unused_stamped_path(dir, |stamp| {
+        format!("{name}.{stamp}.{word}.meshpeers-backup.json")
+    })
 }
 
 #[cfg(test)]

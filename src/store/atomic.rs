@@ -4,7 +4,7 @@
 use std::fs::{self, File};
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -46,6 +46,23 @@ pub fn replace_file(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
         .and_then(|d| d.sync_all())
         .with_context(|| format!("syncing directory {}", dir.display()))?;
     Ok(())
+}
+
+/// A path in `dir` that does not exist yet, named by `name` from the UTC time of now
+/// (`20261203T065002Z`, then `…Z-2`, `…Z-3` when taken): backups and kept directories.
+pub fn unused_stamped_path(dir: &Path, name: impl Fn(&str) -> String) -> PathBuf {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    (1..)
+        .map(|n| {
+            let stamp = if n == 1 {
+                stamp.clone()
+            } else {
+                format!("{stamp}-{n}")
+            };
+            dir.join(name(&stamp))
+        })
+        .find(|p| !p.exists())
+        .expect("a free name")
 }
 
 #[cfg(test)]

@@ -211,18 +211,9 @@ fn sync_dir(dir: &Path) -> Result<()> {
 
 /// Renames the database aside (kept as the backup) and the copy into its place.
 fn swap(dir: &Path, work: &Path, parent: &Path, name: &str) -> Result<PathBuf> {
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-    let previous = (1..)
-        .map(|n| {
-            let suffix = if n == 1 {
-                String::new()
-            } else {
-                format!("-{n}")
-            };
-            parent.join(format!("{name}.meshpeers-backup-{stamp}{suffix}"))
-        })
-        .find(|p| !p.exists())
-        .expect("a free name");
+    let previous = crate::store::atomic::unused_stamped_path(parent, |stamp| {
+        format!("{name}.meshpeers-backup-{stamp}")
+    });
     fs::rename(dir, &previous).with_context(|| format!("cannot move {} aside", dir.display()))?;
     if let Err(e) = fs::rename(work, dir) {
         // Put the original back where it was.
