@@ -1,5 +1,6 @@
 //! Damaged Chromium profiles: a block that fails its checksum, a truncated or lengthened table,
-//! a table the MANIFEST lists but the directory lacks. Every read and write command refuses
+//! a table the MANIFEST lists but the directory lacks, a damaged MANIFEST, a CURRENT naming a
+//! MANIFEST that is gone. Every read and write command refuses
 //! with exit 3, names the damaged file, and changes no byte — a damaged profile never reads
 //! as a smaller or empty store.
 
@@ -219,4 +220,22 @@ fn damage_outside_the_origin_lets_reads_work_and_stops_every_write() {
         "{err}"
     );
     assert!(env.snapshot() == before, "a refused write changed files");
+}
+
+#[test]
+fn a_damaged_manifest_is_exit_3_naming_it() {
+    let env = TestEnv::new();
+    let db = table_profile(&env);
+    let current = fs::read_to_string(db.join("CURRENT")).unwrap();
+    let manifest = db.join(current.trim_end());
+    flip_byte(&manifest, 10);
+    every_command_refuses(&env, &db, &manifest, "the MANIFEST cannot be read");
+}
+
+#[test]
+fn a_current_file_naming_a_missing_manifest_is_exit_3_naming_it() {
+    let env = TestEnv::new();
+    let db = table_profile(&env);
+    fs::write(db.join("CURRENT"), "MANIFEST-000999\n").unwrap();
+    every_command_refuses(&env, &db, &db.join("CURRENT"), "which does not exist");
 }

@@ -98,12 +98,7 @@ impl ReadDb {
             .into());
         }
         let e = last.expect("tried at least once");
-        Err(MeshError::invalid_hint(
-            dir.display(),
-            format!("not a readable LevelDB database: {}", e.err),
-            DAMAGED_HINT,
-        )
-        .into())
+        Err(open_failure(&dir, &e).into())
     }
 
     /// Runs `read` on the database; damage met on the way (a block failing its checksum, a
@@ -127,6 +122,45 @@ impl ReadDb {
                 .context(if fault.missing { "vanished" } else { "damaged" })),
         }
     }
+}
+
+/// Why a database does not open, naming the file at fault where it can be told: `CURRENT`
+/// (unreadable, or naming a MANIFEST that is absent) or the MANIFEST itself.
+fn open_failure(dir: &Path, e: &rusty_leveldb::Status) -> MeshError {
+    let current = dir.join("CURRENT");
+    let problem = |what: String| format!("{what}; not a readable LevelDB database");
+    let manifest = match std::fs::read_to_string(&current) {
+        Err(err) => {
+            return MeshError::invalid_hint(
+                current.display(),
+                problem(format!("cannot be read ({err})")),
+                DAMAGED_HINT,
+            );
+        }
+        Ok(text) => text.trim_end().to_owned(),
+    };
+    let manifest_path = dir.join(&manifest);
+    if manifest.is_empty() || manifest.contains('/') || !manifest_path.is_file() {
+        return MeshError::invalid_hint(
+            current.display(),
+            problem(format!(
+                "names the MANIFEST {manifest:?}, which does not exist"
+            )),
+            DAMAGED_HINT,
+        );
+    }
+    if e.code == StatusCode::Corruption {
+        return MeshError::invalid_hint(
+            manifest_path.display(),
+            problem(format!("the MANIFEST cannot be read ({})", e.err)),
+            DAMAGED_HINT,
+        );
+    }
+    MeshError::invalid_hint(
+        dir.display(),
+        format!("not a readable LevelDB database: {}", e.err),
+        DAMAGED_HINT,
+    )
 }
 
 /// What to do about a damaged database.
