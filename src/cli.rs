@@ -587,19 +587,27 @@ fn iterations() -> clap::builder::RangedI64ValueParser<u32> {
 /// itself: it comes from MESHPEERS_PASSPHRASE, --passphrase-file, or a prompt on a terminal.
 #[derive(Debug, Clone, Args)]
 pub struct KeyArgs {
-    /// Read the passphrase from the first line of this file.
-    #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
-
-    /// When the store has no key record: the PBKDF2 salt to derive the key from the
-    /// passphrase with (default: the guide's `mesh-p2p-salt`).
-    #[arg(long, value_name = "TEXT")]
-    pub salt: Option<String>,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 
     /// When the store has no key record: PBKDF2-HMAC-SHA256 iterations (default: the guide's
     /// 100000).
     #[arg(long, value_name = "N", value_parser = iterations())]
     pub iterations: Option<u32>,
+}
+
+/// The store's current passphrase and, when it has no key record, the salt its key was
+/// derived with; shared by every command that reads secrets and by `re-encrypt`.
+#[derive(Debug, Clone, Args)]
+pub struct PassphraseArgs {
+    /// Read the passphrase of the store's current key from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// When the store has no key record: the PBKDF2 salt its key is derived with (default:
+    /// the guide's `mesh-p2p-salt`).
+    #[arg(long, value_name = "TEXT")]
+    pub salt: Option<String>,
 }
 
 /// Which peers hold a secret and whether it decrypts with the store's key; --reveal prints
@@ -652,18 +660,12 @@ pub struct ReEncryptArgs {
           value_parser = iterations())]
     pub iterations: u32,
 
-    /// Read the current passphrase from the first line of this file.
-    #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 
     /// Read the new passphrase from the first line of this file.
     #[arg(long, value_name = "FILE")]
     pub new_passphrase_file: Option<PathBuf>,
-
-    /// When the store has no key record: the salt the current key was derived with (default:
-    /// the guide's `mesh-p2p-salt`).
-    #[arg(long, value_name = "TEXT")]
-    pub salt: Option<String>,
 
     /// When the store has no key record: the iterations the current key was derived with
     /// (default: the guide's 100000).

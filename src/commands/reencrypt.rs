@@ -16,8 +16,7 @@ pub fn run(settings: &Settings, args: &ReEncryptArgs) -> Result<u8> {
     let current = super::keys::store_key(
         &ns,
         &KeyArgs {
-            passphrase_file: args.passphrase_file.clone(),
-            salt: args.salt.clone(),
+            passphrase: args.passphrase.clone(),
             iterations: args.current_iterations,
         },
     )?;
