@@ -237,7 +237,7 @@ pub fn default_path(store: &Path, command: &str) -> PathBuf {
         .file_name()
         .map_or("store".into(), |n| n.to_string_lossy().into_owned());
     let word = command.split_whitespace().next().unwrap_or("backup");
-    crate::store::atomic::unused_stamped_path(dir, |stamp| {
+    crate::store::atomic::unused_stamped_path(dir, "%Y%m%dT%H%M%SZ", |stamp| {
         format!("{name}.{stamp}.{word}.meshpeers-backup.json")
     })
 }

@@ -373,6 +373,11 @@ pub struct WriteArgs {
     /// Do not write a backup of the namespace first (the change cannot be undone then).
     #[arg(long)]
     pub no_backup: bool,
+
+    /// How many previous database directories to keep beside a Chromium profile meshpeers
+    /// writes (`leveldb.meshpeers-backup-<time>`; older ones it made are removed).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub keep_previous: usize,
 }
 
 /// Remove stale peers: build a plan (peer, rule, why), print it, and apply it unless

@@ -12,7 +12,7 @@ use crate::output;
 use crate::output::plan::{KeyChanges, Report};
 pub use crate::peers::plan::Plan;
 use crate::settings::Settings;
-use crate::store::Store;
+use crate::store::{SaveOptions, Store};
 
 /// A domain plan with what the command adds: its words for the backup, its verb for the
 /// summary, and where the quarantine goes.
@@ -116,7 +116,10 @@ pub fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, job: Job)
             report.quarantine = Some(path.display().to_string());
         }
         let expected = changes.applied_to(&store.area);
-        let kept = match store.save(&changes) {
+        let opts = SaveOptions {
+            keep_previous: args.keep_previous,
+        };
+        let kept = match store.save(&changes, &opts) {
             Ok(kept) => kept,
             Err(e) => {
                 // Nothing changed, so the backup just written is not needed: leave no trace.

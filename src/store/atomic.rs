@@ -48,10 +48,11 @@ pub fn replace_file(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
     Ok(())
 }
 
-/// A path in `dir` that does not exist yet, named by `name` from the UTC time of now
-/// (`20261203T065002Z`, then `…Z-2`, `…Z-3` when taken): backups and kept directories.
-pub fn unused_stamped_path(dir: &Path, name: impl Fn(&str) -> String) -> PathBuf {
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+/// A path in `dir` that does not exist yet, named by `name` from the UTC time of now in
+/// `format` (e.g. `20261203T065002Z`), then `…-2`, `…-3` when taken: backups and kept
+/// directories.
+pub fn unused_stamped_path(dir: &Path, format: &str, name: impl Fn(&str) -> String) -> PathBuf {
+    let stamp = chrono::Utc::now().format(format).to_string();
     (1..)
         .map(|n| {
             let stamp = if n == 1 {

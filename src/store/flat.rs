@@ -155,6 +155,7 @@ impl Backend for FlatDump {
         &mut self,
         _origin: Option<&str>,
         changes: &ChangeSet,
+        _opts: &super::SaveOptions,
     ) -> Result<Option<std::path::PathBuf>> {
         let Some(path) = &self.path else {
             return Err(MeshError::usage("a store read from stdin cannot be written").into());

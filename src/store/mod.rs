@@ -87,5 +87,24 @@ pub trait Backend {
     /// Applies `changes` to `origin` in one atomic save, creating the origin if needed. Gives
     /// the path where the previous state is kept when the backend keeps one (a LevelDB
     /// directory is swapped, its predecessor kept beside it).
-    fn save(&mut self, origin: Option<&str>, changes: &ChangeSet) -> Result<Option<PathBuf>>;
+    fn save(
+        &mut self,
+        origin: Option<&str>,
+        changes: &ChangeSet,
+        opts: &SaveOptions,
+    ) -> Result<Option<PathBuf>>;
+}
+
+/// How a save may treat what it replaces.
+#[derive(Debug, Clone, Copy)]
+pub struct SaveOptions {
+    /// How many previous databases meshpeers keeps beside a LevelDB profile it wrote (the
+    /// oldest beyond that are removed after a successful write).
+    pub keep_previous: usize,
+}
+
+impl Default for SaveOptions {
+    fn default() -> Self {
+        SaveOptions { keep_previous: 3 }
+    }
 }

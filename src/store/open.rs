@@ -10,7 +10,8 @@ use anyhow::{Context, Result};
 
 use super::origin::{Choice, choose_origin};
 use super::{
-    Area, Backend, BackendKind, ChangeSet, OriginInfo, flat, jsontext, leveldb, playwright,
+    Area, Backend, BackendKind, ChangeSet, OriginInfo, SaveOptions, flat, jsontext, leveldb,
+    playwright,
 };
 use crate::error::MeshError;
 
@@ -147,12 +148,12 @@ impl Store {
 
     /// Applies `changes` in one atomic save and updates `self.area` to match. Gives where the
     /// previous state is kept, for backends that keep one.
-    pub fn save(&mut self, changes: &ChangeSet) -> Result<Option<PathBuf>> {
+    pub fn save(&mut self, changes: &ChangeSet, opts: &SaveOptions) -> Result<Option<PathBuf>> {
         self.check_writable()?;
         if changes.is_empty() {
             return Ok(None);
         }
-        let kept = self.backend.save(self.origin.as_deref(), changes)?;
+        let kept = self.backend.save(self.origin.as_deref(), changes, opts)?;
         self.area = changes.applied_to(&self.area);
         Ok(kept)
     }

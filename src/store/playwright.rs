@@ -287,6 +287,7 @@ impl Backend for PlaywrightState {
         &mut self,
         origin: Option<&str>,
         changes: &ChangeSet,
+        _opts: &super::SaveOptions,
     ) -> Result<Option<std::path::PathBuf>> {
         let Some(origin) = origin else {
             return Err(MeshError::usage_hint(

@@ -12,13 +12,13 @@ use rusty_leveldb::{DB, Options};
 
 use crate::support::{TestEnv, local_storage, repo, run};
 
-const ORIGIN: &str = "http://127.0.0.1:3000";
+pub const ORIGIN: &str = "http://127.0.0.1:3000";
 /// A second origin that sorts after the app's, with data in blocks of its own.
 const OTHER: &str = "http://zz.example";
 
 /// A LevelDB profile whose data lives in table files (not only a log): the example store's
 /// namespace in `ORIGIN`, and 60 keys of 2 KB in `OTHER`.
-fn table_profile(env: &TestEnv) -> PathBuf {
+pub fn table_profile(env: &TestEnv) -> PathBuf {
     let dir = env.path("leveldb");
     let opts = Options {
         create_if_missing: true,
@@ -51,7 +51,7 @@ fn table_profile(env: &TestEnv) -> PathBuf {
     dir
 }
 
-fn tables(dir: &Path) -> Vec<PathBuf> {
+pub fn tables(dir: &Path) -> Vec<PathBuf> {
     let mut t: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap()
         .flatten()

@@ -5,7 +5,7 @@ mod bad_input;
 mod chromium;
 mod cleanup_trees;
 mod corrupt;
-mod damaged;
+pub mod damaged;
 mod docs;
 mod export;
 mod fixtures;

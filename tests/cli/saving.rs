@@ -41,7 +41,7 @@ fn put_then_delete_gives_back_the_original_bytes_on_every_corpus_store() {
             "mesh:peer:zz-new",
             "{\"peerId\":\"zz-new\",\"displayName\":\"Zoë \u{1F600}\"}",
         );
-        store.save(&put).unwrap();
+        store.save(&put, &Default::default()).unwrap();
         assert_ne!(fs::read(&path).unwrap(), original);
         let reread = open(&path, None);
         assert_eq!(reread.area.len(), before.len() + 1, "{f}");
@@ -55,7 +55,7 @@ fn put_then_delete_gives_back_the_original_bytes_on_every_corpus_store() {
 
         let mut del = ChangeSet::default();
         del.delete("mesh:peer:zz-new");
-        store.save(&del).unwrap();
+        store.save(&del, &Default::default()).unwrap();
         assert_eq!(
             fs::read(&path).unwrap(),
             original,
@@ -74,7 +74,7 @@ fn a_changed_value_is_the_only_bytes_that_change() {
     let mut store = open(&path, None);
     let mut cs = ChangeSet::default();
     cs.put("mesh:peers:metadata", "{\"lastCleanup\":1}");
-    store.save(&cs).unwrap();
+    store.save(&cs, &Default::default()).unwrap();
     let new = fs::read_to_string(&path).unwrap();
     let old_literal = raw_value(&original, "mesh:peers:metadata");
     assert_eq!(
@@ -130,7 +130,7 @@ fn playwright_writes_touch_only_the_chosen_origin() {
     assert_eq!(store.kind, BackendKind::Playwright);
     let mut cs = ChangeSet::default();
     cs.put("mesh:peers:index", "[\"p\"]");
-    store.save(&cs).unwrap();
+    store.save(&cs, &Default::default()).unwrap();
     let new = fs::read_to_string(&path).unwrap();
     let cut = new
         .find("    {\n      \"origin\": \"http://app.test\"")
@@ -155,7 +155,7 @@ fn a_missing_origin_is_created_in_an_empty_state() {
     assert!(store.area.is_empty());
     let mut cs = ChangeSet::default();
     cs.put("mesh:schema:version", "1.0.0");
-    store.save(&cs).unwrap();
+    store.save(&cs, &Default::default()).unwrap();
     assert_eq!(
         fs::read_to_string(&path).unwrap(),
         r#"{"cookies":[],"origins":[{"origin":"http://127.0.0.1:3000","localStorage":[{"name":"mesh:schema:version","value":"1.0.0"}]}]}"#
@@ -178,7 +178,7 @@ fn lone_surrogates_and_escapes_survive_a_rewrite() {
     let mut cs = ChangeSet::default();
     cs.put("mesh:peers:index", "[\"a\"]");
     cs.put("mesh:new", JsString::from_utf16(&[0x7A, 0xDBFF]));
-    store.save(&cs).unwrap();
+    store.save(&cs, &Default::default()).unwrap();
     let new = fs::read_to_string(&path).unwrap();
     assert!(new.contains("\"raw\": \"a\\ud800b\\udc00\""), "{new}");
     assert!(new.contains("\"ascii\": \"caf\\u00e9\""), "{new}");
@@ -204,7 +204,7 @@ fn file_mode_is_kept() {
     let mut store = open(&path, None);
     let mut cs = ChangeSet::default();
     cs.delete("k");
-    store.save(&cs).unwrap();
+    store.save(&cs, &Default::default()).unwrap();
     assert_eq!(fs::read_to_string(&path).unwrap(), "{}");
     assert_eq!(
         fs::metadata(&path).unwrap().permissions().mode() & 0o777,

@@ -415,6 +415,7 @@ impl crate::store::Backend for LevelDbStore {
         &mut self,
         origin: Option<&str>,
         changes: &crate::store::ChangeSet,
+        opts: &crate::store::SaveOptions,
     ) -> Result<Option<PathBuf>> {
         let Some(origin) = origin else {
             return Err(MeshError::usage_hint(
@@ -425,8 +426,13 @@ impl crate::store::Backend for LevelDbStore {
         };
         let basis = self.read(|db| load_origin(db, origin))?;
         let previous = write::save(&self.dir, origin, &basis, changes, crate::time::now_ms())?;
-        // Read the new database from now on.
-        self.db = ReadDb::open(&self.dir)?;
+        // The new database is in place: what follows must not turn into "nothing changed".
+        // Read it from now on (the command re-reads and checks it anyway), and prune the
+        // oldest kept directories, best effort.
+        if let Ok(db) = ReadDb::open(&self.dir) {
+            self.db = db;
+        }
+        write::prune_kept(&self.dir, opts.keep_previous);
         Ok(Some(previous))
     }
 }

@@ -172,16 +172,27 @@ fn compare_outside(orig: &mut DB, copy: &mut DB, origin: &str) -> Result<()> {
     }
 }
 
+/// Copies the database directory: the immutable tables are hard-linked (copied when a link
+/// cannot be made, e.g. across file systems), so a write on a large profile costs about what a
+/// small one does and the kept previous directory almost no disk; CURRENT, the MANIFEST and
+/// the logs, which the write changes, are copied.
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     fs::create_dir(to).with_context(|| format!("cannot create {}", to.display()))?;
     set_mode(to, 0o700)?;
     for e in fs::read_dir(from).with_context(|| format!("cannot list {}", from.display()))? {
         let e = e?;
-        if e.file_type()?.is_file() {
-            let target = to.join(e.file_name());
-            fs::copy(e.path(), &target)
-                .with_context(|| format!("cannot copy {}", e.path().display()))?;
+        if !e.file_type()?.is_file() {
+            continue;
         }
+        let target = to.join(e.file_name());
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let table = name.ends_with(".ldb") || name.ends_with(".sst");
+        if table && fs::hard_link(e.path(), &target).is_ok() {
+            continue;
+        }
+        fs::copy(e.path(), &target)
+            .with_context(|| format!("cannot copy {}", e.path().display()))?;
     }
     Ok(())
 }
@@ -209,18 +220,110 @@ fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Renames the database aside (kept as the backup) and the copy into its place.
+/// Puts the copy in the database's place with no instant at which the profile lacks its
+/// database: the two directories are exchanged atomically (`renameat2(RENAME_EXCHANGE)` on
+/// Linux), then the previous one, now under the work name, is renamed to its kept name. Where
+/// the exchange is not available, two renames (the previous database first moved aside).
 fn swap(dir: &Path, work: &Path, parent: &Path, name: &str) -> Result<PathBuf> {
-    let previous = crate::store::atomic::unused_stamped_path(parent, |stamp| {
-        format!("{name}.meshpeers-backup-{stamp}")
+    // Milliseconds: the names sort in the order of the writes, and pruning never frees a
+    // name that a later write in the same second would take again.
+    let previous = crate::store::atomic::unused_stamped_path(parent, KEPT_STAMP, |stamp| {
+        format!("{name}.{KEPT_INFIX}{stamp}")
     });
-    fs::rename(dir, &previous).with_context(|| format!("cannot move {} aside", dir.display()))?;
-    if let Err(e) = fs::rename(work, dir) {
-        // Put the original back where it was.
-        let _ = fs::rename(&previous, dir);
-        return Err(e)
-            .with_context(|| format!("cannot move the new database to {}", dir.display()));
+    if exchange(work, dir)? {
+        fs::rename(work, &previous).with_context(|| {
+            format!(
+                "the new database is in place; the previous one stays at {}",
+                work.display()
+            )
+        })?;
+    } else {
+        fs::rename(dir, &previous)
+            .with_context(|| format!("cannot move {} aside", dir.display()))?;
+        if let Err(e) = fs::rename(work, dir) {
+            // Put the original back where it was.
+            let _ = fs::rename(&previous, dir);
+            return Err(e)
+                .with_context(|| format!("cannot move the new database to {}", dir.display()));
+        }
     }
     fs::File::open(parent)?.sync_all()?;
     Ok(previous)
+}
+
+/// The name meshpeers gives a kept previous database: `<name>.meshpeers-backup-<UTC time>`.
+pub(super) const KEPT_INFIX: &str = "meshpeers-backup-";
+const KEPT_STAMP: &str = "%Y%m%dT%H%M%S%.3fZ";
+
+/// Exchanges two directories atomically; `false` when the system or file system cannot.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> Result<bool> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let (ca, cb) = (
+        CString::new(a.as_os_str().as_bytes())?,
+        CString::new(b.as_os_str().as_bytes())?,
+    );
+    // SAFETY: two valid NUL-terminated paths; AT_FDCWD resolves them as given (absolute).
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EINVAL | libc::ENOSYS | libc::ENOTSUP) => Ok(false),
+        _ => Err(anyhow::Error::new(err).context(format!(
+            "cannot put the new database in place at {}",
+            b.display()
+        ))),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> Result<bool> {
+    Ok(false)
+}
+
+/// Removes the oldest previous databases meshpeers kept beside `dir`, leaving `keep`. Best
+/// effort: they are copies of older states, and the write has already succeeded.
+pub(super) fn prune_kept(dir: &Path, keep: usize) -> Vec<PathBuf> {
+    let Ok(dir) = dir.canonicalize() else {
+        return Vec::new();
+    };
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return Vec::new();
+    };
+    let prefix = format!("{}.{KEPT_INFIX}", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut kept: Vec<(String, u32, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let stamp = n.strip_prefix(&prefix)?.to_owned();
+            // `<UTC time>` or `<UTC time>-<n>` when two writes fell in one millisecond.
+            let (time, count) = match stamp.split_once("Z-") {
+                Some((t, c)) => (format!("{t}Z"), c.parse().ok()?),
+                None => (stamp, 1),
+            };
+            Some((time, count, e.path()))
+        })
+        .collect();
+    kept.sort();
+    let excess = kept.len().saturating_sub(keep);
+    kept.into_iter()
+        .take(excess)
+        .filter(|(_, _, p)| fs::remove_dir_all(p).is_ok())
+        .map(|(_, _, p)| p)
+        .collect()
 }
