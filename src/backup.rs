@@ -24,11 +24,10 @@
 //! compact JSON string literals joined by `,` and ended by a newline — so it covers content,
 //! not layout.
 
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -208,38 +207,105 @@ impl Backup {
     }
 }
 
-/// Writes a new file (never replacing one) with mode 0600, synced to disk with its directory.
-pub fn write_new(path: &Path, text: &str) -> Result<()> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let write = || -> std::io::Result<()> {
-        let mut f = opts.open(path)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // A directory that cannot be opened for syncing (some file systems) is not fatal.
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok(())
-    };
-    write().with_context(|| format!("cannot write backup {}", path.display()))
+/// Where a side file (a namespace backup, a quarantine, an export) goes.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    /// Exactly this path; an existing file (or symlink) there is never replaced.
+    Exact(PathBuf),
+    /// A fresh name beside the store: `<name>.<UTC time>[-N].<word>.meshpeers-backup.json`.
+    Beside { store: PathBuf, word: String },
 }
 
-/// A fresh backup path beside `store`: `<name>.<UTC time>.<command>.meshpeers-backup.json`,
-/// numbered if that name is taken.
-pub fn default_path(store: &Path, command: &str) -> PathBuf {
-    let dir = store.parent().unwrap_or(Path::new("."));
-    let name = store
-        .file_name()
-        .map_or("store".into(), |n| n.to_string_lossy().into_owned());
-    let word = command.split_whitespace().next().unwrap_or("backup");
-    crate::store::atomic::unused_stamped_path(dir, "%Y%m%dT%H%M%SZ", |stamp| {
-        format!("{name}.{stamp}.{word}.meshpeers-backup.json")
-    })
+impl Destination {
+    /// A fresh name beside `store` for the backup a command writes (`word`: the command's
+    /// first word).
+    pub fn beside(store: &Path, command: &str) -> Destination {
+        Destination::Beside {
+            store: store.to_path_buf(),
+            word: command
+                .split_whitespace()
+                .next()
+                .unwrap_or("backup")
+                .to_owned(),
+        }
+    }
+}
+
+/// Writes `text` to a new file at `dest` and gives its path. The bytes go to a temporary
+/// file first (0600, synced), which is then hard-linked under the final name — a link never
+/// replaces anything and never follows a symlink — so a final name only ever holds a whole
+/// file; when the name is taken, a `Beside` destination takes the next number. On any
+/// failure nothing is left behind.
+pub fn write_new(dest: &Destination, text: &str) -> Result<PathBuf> {
+    let (dir, names): (PathBuf, Box<dyn Fn(u32) -> PathBuf>) = match dest {
+        Destination::Exact(p) => {
+            let p = p.clone();
+            let dir = parent_of(&p);
+            (dir, Box::new(move |_| p.clone()))
+        }
+        Destination::Beside { store, word } => {
+            let dir = parent_of(store);
+            let name = store
+                .file_name()
+                .map_or("store".into(), |n| n.to_string_lossy().into_owned());
+            let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+            let word = word.clone();
+            let store = store.clone();
+            (
+                dir,
+                Box::new(move |n| {
+                    let suffix = if n == 1 {
+                        String::new()
+                    } else {
+                        format!("-{n}")
+                    };
+                    store.with_file_name(format!(
+                        "{name}.{stamp}{suffix}.{word}.meshpeers-backup.json"
+                    ))
+                }),
+            )
+        }
+    };
+    let first = names(1);
+    let fail = |e: std::io::Error, p: &Path| {
+        anyhow::Error::new(e).context(format!("cannot write backup {}", p.display()))
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".meshpeers-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| fail(e, &first))?;
+    tmp.write_all(text.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| fail(e, &first))?;
+    let mut n = 1;
+    let path = loop {
+        let path = names(n);
+        match std::fs::hard_link(tmp.path(), &path) {
+            Ok(()) => break path,
+            // An exact name that is taken is an error (exit 4): nothing is ever overwritten.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AlreadyExists
+                    && matches!(dest, Destination::Beside { .. }) =>
+            {
+                n += 1;
+            }
+            Err(e) => return Err(fail(e, &path)),
+        }
+    };
+    // The temporary name goes with `tmp`; the directory entry of the new name is synced.
+    drop(tmp);
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(path)
+}
+
+fn parent_of(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 #[cfg(test)]

@@ -520,6 +520,11 @@ pub struct ExportArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Replace the -o file when it exists (it is replaced as a new 0600 file; a symlink there
+    /// is replaced, never followed).
+    #[arg(long, requires = "output")]
+    pub force: bool,
+
     /// The app's exportData() shape instead of the meshpeers backup.
     #[arg(long, conflicts_with = "peers_only")]
     pub app_format: bool,

@@ -15,7 +15,8 @@ pub mod exit {
     pub const INVALID_INPUT: u8 = 3;
     /// Reading or writing a file failed (missing, permission, read-only, disk full).
     pub const IO: u8 = 4;
-    /// A browser holds the profile: writing is refused.
+    /// A browser holds the profile, or another meshpeers kept writing the store: writing is
+    /// refused.
     pub const LOCKED: u8 = 5;
     /// Wrong passphrase, or a secret does not decrypt.
     pub const CRYPTO: u8 = 6;
@@ -46,6 +47,11 @@ pub enum MeshError {
         "{path}: the profile is in use by a running browser; close the browser that uses this profile and try again"
     )]
     Locked { path: String },
+    /// Another meshpeers kept writing the store for longer than a writer waits (exit 5).
+    #[error(
+        "{path}: another meshpeers is writing this store; nothing was changed (try again when it has finished)"
+    )]
+    Busy { path: String },
     /// Wrong passphrase or undecryptable data (exit 6).
     #[error("{0}")]
     Crypto(String),
@@ -91,7 +97,7 @@ impl MeshError {
             MeshError::Usage { .. } => exit::USAGE,
             MeshError::InvalidInput { .. } => exit::INVALID_INPUT,
             MeshError::Refused(_) => exit::FINDINGS,
-            MeshError::Locked { .. } => exit::LOCKED,
+            MeshError::Locked { .. } | MeshError::Busy { .. } => exit::LOCKED,
             MeshError::Crypto(_) => exit::CRYPTO,
         }
     }

@@ -37,6 +37,16 @@ impl Settings {
     }
 
     pub fn open_store(&self) -> Result<Store> {
+        self.open(false)
+    }
+
+    /// The store for a writing command: a store file stays locked from this read to the
+    /// save unless the run is a dry run.
+    pub fn open_store_for_write(&self, args: &crate::cli::WriteArgs) -> Result<Store> {
+        self.open(!args.dry_run)
+    }
+
+    fn open(&self, lock_for_write: bool) -> Result<Store> {
         let Some(source) = self.store.clone() else {
             return Err(MeshError::usage_hint(
                 "no store given",
@@ -50,6 +60,7 @@ impl Settings {
             origin: self.origin.clone(),
             prefix: self.prefix.clone(),
             profile: self.profile.clone(),
+            lock_for_write,
         })?;
         for note in &store.notes {
             crate::output::note(note);

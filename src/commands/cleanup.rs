@@ -10,7 +10,7 @@ use crate::peers::cleanup::{self, Thresholds};
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, args: &CleanupArgs) -> Result<u8> {
-    let mut store = settings.open_store()?;
+    let mut store = settings.open_store_for_write(&args.write)?;
     let ns = Namespace::new(&store.area, &settings.prefix);
     let (peers, problems) = ns.load_peers();
     super::warn_skipped(problems.len());

@@ -15,7 +15,7 @@ use crate::store::jsontext;
 
 pub fn run(settings: &Settings, args: &ImportArgs) -> Result<u8> {
     let text = read_input(settings, &args.file)?;
-    let mut store = settings.open_store()?;
+    let mut store = settings.open_store_for_write(&args.write)?;
     let app_export = import::is_app_export(&text);
     let mut warnings = Vec::new();
     let backup = if app_export {

@@ -9,7 +9,7 @@ use crate::peers::{Namespace, maintenance};
 use crate::settings::Settings;
 
 pub fn remove(settings: &Settings, args: &RemoveArgs) -> Result<u8> {
-    let mut store = settings.open_store()?;
+    let mut store = settings.open_store_for_write(&args.write)?;
     let ns = Namespace::new(&store.area, &settings.prefix);
     let plan = maintenance::remove(&ns, &args.ids, settings.now, &store.location)?;
     let job = Job::new(format!("remove {}", args.ids.join(" ")), plan, "removed");
@@ -17,7 +17,7 @@ pub fn remove(settings: &Settings, args: &RemoveArgs) -> Result<u8> {
 }
 
 pub fn clear(settings: &Settings, args: &ClearArgs) -> Result<u8> {
-    let mut store = settings.open_store()?;
+    let mut store = settings.open_store_for_write(&args.write)?;
     let ns = Namespace::new(&store.area, &settings.prefix);
     let plan = maintenance::clear(&ns);
     if !plan.changes.is_empty() {
@@ -39,7 +39,7 @@ pub fn clear(settings: &Settings, args: &ClearArgs) -> Result<u8> {
 }
 
 pub fn unblacklist(settings: &Settings, args: &UnblacklistArgs) -> Result<u8> {
-    let mut store = settings.open_store()?;
+    let mut store = settings.open_store_for_write(&args.write)?;
     let ns = Namespace::new(&store.area, &settings.prefix);
     let (plan, skipped) =
         maintenance::unblacklist(&ns, args.expired, &args.ids, settings.now, &store.location)?;

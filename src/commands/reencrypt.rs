@@ -11,7 +11,7 @@ use crate::peers::{Namespace, secrets};
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, args: &ReEncryptArgs) -> Result<u8> {
-    let mut store = settings.open_store()?;
+    let mut store = settings.open_store_for_write(&args.write)?;
     let ns = Namespace::new(&store.area, &settings.prefix);
     let current = super::keys::store_key(
         &ns,

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::write::{self, Job};
-use crate::backup::{self, Backup};
+use crate::backup::{Backup, Destination};
 use crate::cli::RepairArgs;
 use crate::peers::Namespace;
 use crate::peers::repair::{self, RepairOptions};
@@ -11,7 +11,7 @@ use crate::settings::Settings;
 use crate::store::Area;
 
 pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
-    let mut store = settings.open_store()?;
+    let mut store = settings.open_store_for_write(&args.write)?;
     let ns = Namespace::new(&store.area, &settings.prefix);
     let key_state = super::keys::key_state(&ns, &args.key)?;
     let opts = RepairOptions {
@@ -22,10 +22,10 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
     let mut plan = repair::repair(&ns, key_state, &opts)?;
     // The quarantine file: a meshpeers backup of the raw entries, importable.
     let quarantine = (!plan.quarantine.is_empty()).then(|| {
-        let path = match (&args.quarantine, store.path()) {
-            (Some(p), _) => p.clone(),
-            (None, Some(p)) => backup::default_path(p, "quarantine"),
-            (None, None) => std::path::PathBuf::from("meshpeers-quarantine.json"),
+        let dest = match (&args.quarantine, store.path()) {
+            (Some(p), _) => Destination::Exact(p.clone()),
+            (None, Some(p)) => Destination::beside(p, "quarantine"),
+            (None, None) => Destination::Exact("meshpeers-quarantine.json".into()),
         };
         let area: Area = std::mem::take(&mut plan.quarantine).into_iter().collect();
         let b = Backup::of_namespace(
@@ -35,7 +35,7 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
             &store.location,
             "repair (quarantine)",
         );
-        (path, b.render())
+        (dest, b.render())
     });
     let mut job = Job::new("repair", plan, "repaired");
     job.quarantine = quarantine;

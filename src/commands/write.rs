@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Result;
 
-use crate::backup::{self, Backup};
+use crate::backup::{self, Backup, Destination};
 use crate::cli::WriteArgs;
 use crate::error::{MeshError, exit};
 use crate::output;
@@ -23,7 +23,7 @@ pub struct Job {
     /// Past-tense verb for the summary ("removed", "unblacklisted", "imported").
     pub done: &'static str,
     /// The quarantine file (`repair`): (path, text).
-    pub quarantine: Option<(std::path::PathBuf, String)>,
+    pub quarantine: Option<(Destination, String)>,
 }
 
 impl Job {
@@ -96,9 +96,9 @@ pub fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, job: Job)
     if !args.dry_run && !changes.is_empty() {
         store.check_writable()?;
         if !args.no_backup {
-            let path = match (&args.backup, store.path()) {
-                (Some(p), _) => p.clone(),
-                (None, Some(store_path)) => backup::default_path(store_path, &command),
+            let dest = match (&args.backup, store.path()) {
+                (Some(p), _) => Destination::Exact(p.clone()),
+                (None, Some(store_path)) => Destination::beside(store_path, &command),
                 (None, None) => unreachable!("checked writable"),
             };
             let b = Backup::of_namespace(
@@ -108,12 +108,20 @@ pub fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, job: Job)
                 &store.location,
                 &command,
             );
-            backup::write_new(&path, &b.render())?;
+            let path = backup::write_new(&dest, &b.render())?;
             report.backup = Some(path.display().to_string());
         }
-        if let Some((path, text)) = &quarantine {
-            backup::write_new(path, text)?;
-            report.quarantine = Some(path.display().to_string());
+        if let Some((dest, text)) = &quarantine {
+            match backup::write_new(dest, text) {
+                Ok(path) => report.quarantine = Some(path.display().to_string()),
+                Err(e) => {
+                    // Nothing changed: the backup just written is not needed.
+                    if let Some(b) = &report.backup {
+                        let _ = std::fs::remove_file(b);
+                    }
+                    return Err(e.context("the store was not changed"));
+                }
+            }
         }
         let expected = changes.applied_to(&store.area);
         let opts = SaveOptions {

@@ -26,7 +26,12 @@ pub fn replace_file(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
         .prefix(".meshpeers-")
         .suffix(".tmp")
         .tempfile_in(&dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot write {}: creating a temporary file",
+                target.display()
+            )
+        })?;
     let write = |tmp: &mut tempfile::NamedTempFile| -> std::io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let mode = old.as_ref().map_or(new_mode, |m| m.mode() & 0o7777);
@@ -39,9 +44,35 @@ pub fn replace_file(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
         tmp.write_all(bytes)?;
         tmp.as_file().sync_all()
     };
-    write(&mut tmp).with_context(|| format!("writing a temporary file in {}", dir.display()))?;
+    write(&mut tmp).with_context(|| format!("cannot write {}", target.display()))?;
     tmp.persist(&target)
         .with_context(|| format!("replacing {}", target.display()))?;
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing directory {}", dir.display()))?;
+    Ok(())
+}
+
+/// Replaces the directory entry `path` (a file or a symlink, never followed) with a new file
+/// of `bytes` and mode `mode`, atomically.
+pub fn replace_entry(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => Path::new(".").to_path_buf(),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".meshpeers-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .with_context(|| format!("cannot write {}: creating a temporary file", path.display()))?;
+    tmp.as_file()
+        .set_permissions(fs::Permissions::from_mode(mode))
+        .and_then(|()| tmp.write_all(bytes))
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("replacing {}", path.display()))?;
     File::open(&dir)
         .and_then(|d| d.sync_all())
         .with_context(|| format!("syncing directory {}", dir.display()))?;

@@ -24,6 +24,7 @@ pub mod atomic;
 mod flat;
 pub(crate) mod jsontext;
 pub mod leveldb;
+pub(crate) mod lock;
 mod open;
 mod origin;
 mod playwright;

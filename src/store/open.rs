@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use super::lock::{self, FileIdentity, FileLock, Target};
 use super::origin::{Choice, choose_origin};
 use super::{
     Area, Backend, BackendKind, ChangeSet, OriginInfo, SaveOptions, flat, jsontext, leveldb,
@@ -50,6 +51,11 @@ pub struct OpenOptions {
     pub prefix: String,
     /// The browser profile inside a user-data directory (default: `Default`).
     pub profile: Option<String>,
+    /// The store will be written: a store file is locked from this read to the save (a
+    /// second writer waits, so no update is lost), and the save goes ahead only if the file
+    /// is still the one read. (A browser profile is locked only while it is written: a
+    /// browser that starts while its database is locked can lose it.)
+    pub lock_for_write: bool,
 }
 
 /// An open store: the chosen origin's map, ready to read and to save back.
@@ -64,11 +70,14 @@ pub struct Store {
     backend: Box<dyn Backend>,
     /// The store's path (`None` for stdin, which cannot be written).
     path: Option<PathBuf>,
+    /// The lock on the store file and what the file was when read (`lock_for_write`).
+    guard: Option<(FileLock, FileIdentity)>,
 }
 
 impl Store {
     pub fn open(opts: &OpenOptions) -> Result<Store> {
         let location = opts.source.to_string();
+        let mut guard = None;
         let (bytes, writable_path) = match &opts.source {
             StoreSource::Stdin => {
                 let mut buf = Vec::new();
@@ -80,10 +89,17 @@ impl Store {
             StoreSource::Path(p) if p.is_dir() => {
                 return Self::open_dir(opts, p);
             }
+            StoreSource::Path(p) if opts.lock_for_write => {
+                let (bytes, held) = read_locked(p)?;
+                guard = Some(held);
+                (bytes, Some(p.clone()))
+            }
             StoreSource::Path(p) => (read_store_file(p)?, Some(p.clone())),
         };
         let backend = open_json(&location, writable_path.clone(), bytes, opts.format)?;
-        Self::with_backend(location, backend, writable_path, opts)
+        let mut store = Self::with_backend(location, backend, writable_path, opts)?;
+        store.guard = guard;
+        Ok(store)
     }
 
     /// Chooses the origin and loads its map.
@@ -103,6 +119,7 @@ impl Store {
             notes: note.into_iter().collect(),
             backend,
             path,
+            guard: None,
         })
     }
 
@@ -153,13 +170,42 @@ impl Store {
         if changes.is_empty() {
             return Ok(None);
         }
+        if let Some((_, read)) = &self.guard {
+            if !read.unchanged() {
+                return Err(MeshError::Refused(format!(
+                    "{}: the file changed since it was read (another program wrote it); nothing was written (run the command again)",
+                    self.location
+                ))
+                .into());
+            }
+        }
         let kept = self.backend.save(self.origin.as_deref(), changes, opts)?;
+        // The lock stays with the replaced file; this store is written.
+        self.guard = None;
         self.area = changes.applied_to(&self.area);
         Ok(kept)
     }
 }
 
-fn read_store_file(path: &Path) -> Result<Vec<u8>> {
+/// Locks the store file (the file the path resolves to: a symlink stays a link when saved)
+/// and reads it through the locked handle.
+fn read_locked(path: &Path) -> Result<(Vec<u8>, (FileLock, FileIdentity))> {
+    read_store_file_meta(path)?;
+    let target = path
+        .canonicalize()
+        .with_context(|| format!("cannot open store {}", path.display()))?;
+    let held = lock::lock(&target, Target::StoreFile, path)?;
+    let identity = FileIdentity::of(&target)
+        .with_context(|| format!("cannot read store {}", path.display()))?;
+    let mut bytes = Vec::new();
+    let mut file = held.file();
+    file.read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read store {}", path.display()))?;
+    Ok((bytes, (held, identity)))
+}
+
+/// Refuses what cannot be a store file (missing, a directory) with the usual messages.
+fn read_store_file_meta(path: &Path) -> Result<()> {
     let meta =
         std::fs::metadata(path).with_context(|| format!("cannot open store {}", path.display()))?;
     if meta.is_dir() {
@@ -169,6 +215,11 @@ fn read_store_file(path: &Path) -> Result<Vec<u8>> {
         )
         .into());
     }
+    Ok(())
+}
+
+fn read_store_file(path: &Path) -> Result<Vec<u8>> {
+    read_store_file_meta(path)?;
     std::fs::read(path).with_context(|| format!("cannot read store {}", path.display()))
 }
 

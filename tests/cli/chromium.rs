@@ -82,6 +82,7 @@ fn meshpeers_read(profile: &Path, origin: &str) -> Pairs {
         origin: Some(origin.into()),
         prefix: "mesh:".into(),
         profile: None,
+        lock_for_write: false,
     })
     .unwrap();
     sorted(store.area.into_iter().collect())

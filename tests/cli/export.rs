@@ -175,23 +175,66 @@ fn peer_rows_in_json_ndjson_and_csv_agree() {
 }
 
 #[test]
-fn export_to_a_file_is_private() {
-    let Some(c) = corpus() else { return };
+fn export_to_a_file_is_private_and_never_overwrites_or_follows_a_link() {
+    use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::new();
+    let s = crate::support::repo()
+        .join("fixtures/example/store.json")
+        .display()
+        .to_string();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     let out = env.path("out.json");
     let o = out.display().to_string();
-    let s = c.join("app-oracle-r1/store.json").display().to_string();
-    for _ in 0..2 {
-        let (code, stdout, err) = run(["export", "--store", &s, "-o", &o]);
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(stdout, "");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600);
-        }
-    }
+    let (code, stdout, err) = run(["export", "--store", &s, "-o", &o]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(stdout, "");
+    assert_eq!(mode(&out), 0o600);
+    let entries = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(p).unwrap()).unwrap()["entries"]
+            .clone()
+    };
+    let first = entries(&out);
+    // An existing file is refused without --force and left as it was.
+    std::fs::write(&out, b"keep me").unwrap();
+    let (code, _, err) = run(["export", "--store", &s, "-o", &o]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("exists") && err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+    // A world-readable file replaced with --force becomes a new 0600 file.
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let (code, _, err) = run(["export", "--store", &s, "-o", &o, "--force"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(entries(&out) == first, "the replaced file is the export");
+    assert_eq!(mode(&out), 0o600);
+    // A symlink is never followed: refused, and with --force the link itself is replaced.
+    let target = env.write("elsewhere.json", b"untouched");
+    let link = env.path("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let l = link.display().to_string();
+    let (code, _, _) = run(["export", "--store", &s, "-o", &l]);
+    assert_eq!(code, 2);
+    let (code, _, err) = run(["export", "--store", &s, "-o", &l, "--force"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"untouched");
+    assert!(
+        !std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(mode(&link), 0o600);
+    // A dangling symlink is an existing path too: nothing is written through it.
+    let dangling = env.path("dangling.json");
+    std::os::unix::fs::symlink(env.path("nowhere.json"), &dangling).unwrap();
+    let (code, _, _) = run([
+        "export",
+        "--store",
+        &s,
+        "-o",
+        &dangling.display().to_string(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(!env.path("nowhere.json").exists());
 }
 
 #[test]

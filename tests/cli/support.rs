@@ -114,7 +114,7 @@ impl TestEnv {
     }
 }
 
-fn copy_writable(from: &Path, to: &Path) {
+pub fn copy_writable(from: &Path, to: &Path) {
     if from.is_dir() {
         fs::create_dir_all(to).expect("mkdir");
         for e in fs::read_dir(from).unwrap().flatten() {
@@ -261,6 +261,7 @@ pub fn open_store(path: &Path, origin: Option<&str>) -> meshpeers::store::Store 
         origin: origin.map(str::to_owned),
         prefix: "mesh:".into(),
         profile: None,
+        lock_for_write: false,
     })
     .unwrap_or_else(|e| panic!("open {}: {e:#}", path.display()))
 }

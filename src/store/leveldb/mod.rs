@@ -8,7 +8,6 @@
 
 mod cow_env;
 pub mod encoding;
-mod lock;
 pub mod meta;
 mod write;
 

@@ -11,8 +11,9 @@ use rusty_leveldb::compressor::{CompressorId, SnappyCompressor};
 use rusty_leveldb::{DB, LdbIterator, Options, WriteBatch};
 
 use super::meta::{Meta, chromium_time};
-use super::{ReadDb, encoding, load_origin, lock, origin_prefix};
+use super::{ReadDb, encoding, load_origin, origin_prefix};
 use crate::error::MeshError;
+use crate::store::lock::{self, Target};
 use crate::store::{Area, ChangeSet};
 
 /// Applies `changes` to `origin` of the database in `dir`, whose origin held `basis` when it
@@ -27,7 +28,7 @@ pub fn save(
     let dir = dir
         .canonicalize()
         .with_context(|| format!("cannot open {}", dir.display()))?;
-    let _lock = lock::lock(&dir)?;
+    let _lock = lock::lock(&dir.join("LOCK"), Target::Profile, &dir)?;
     let location = dir.display().to_string();
 
     // Under the lock, the origin must still be what the plan was made from.
@@ -35,7 +36,7 @@ pub fn save(
         let mut db = ReadDb::open(&dir)?;
         if db.read(|db| load_origin(db, origin))? != *basis {
             return Err(MeshError::Refused(format!(
-                "{location}: {origin} changed since it was read; nothing was written (run the command again)"
+                "{location}: {origin} changed since it was read (another program wrote it meanwhile); nothing was written (run the command again)"
             ))
             .into());
         }
@@ -76,11 +77,13 @@ fn write_copy(
             ..Options::default()
         };
         let mut db = DB::open(work, opts)
-            .map_err(|e| anyhow::anyhow!("cannot open the copy {}: {}", work.display(), e.err))?;
+            .map_err(|e| status_error(e, format!("cannot open the copy {}", work.display())))?;
         // The origin's entries as stored (key bytes after the prefix → value length).
         let mut sizes = std::collections::BTreeMap::new();
         {
-            let mut it = db.new_iter().map_err(|e| anyhow::anyhow!(e.err))?;
+            let mut it = db
+                .new_iter()
+                .map_err(|e| status_error(e, format!("reading the copy {}", work.display())))?;
             it.seek(&prefix);
             while let Some((k, v)) = it.current() {
                 let Some(rest) = k.strip_prefix(prefix.as_slice()) else {
@@ -118,9 +121,9 @@ fn write_copy(
             batch.put(b"VERSION", b"1");
         }
         db.write(batch, true)
-            .map_err(|e| anyhow::anyhow!("writing the copy: {}", e.err))?;
+            .map_err(|e| status_error(e, format!("writing the copy {}", work.display())))?;
         db.close()
-            .map_err(|e| anyhow::anyhow!("closing the copy: {}", e.err))?;
+            .map_err(|e| status_error(e, format!("closing the copy {}", work.display())))?;
     }
     verify(dir, work, origin, &changes.applied_to(basis))?;
     sync_dir(work)
@@ -146,8 +149,12 @@ fn compare_outside(orig: &mut DB, copy: &mut DB, origin: &str) -> Result<()> {
     let prefix = origin_prefix(origin);
     let meta = format!("META:{origin}").into_bytes();
     let skip = |k: &[u8]| k.starts_with(&prefix) || k == meta.as_slice() || k == b"VERSION";
-    let mut a = orig.new_iter().map_err(|e| anyhow::anyhow!(e.err))?;
-    let mut b = copy.new_iter().map_err(|e| anyhow::anyhow!(e.err))?;
+    let mut a = orig
+        .new_iter()
+        .map_err(|e| status_error(e, "reading the database".into()))?;
+    let mut b = copy
+        .new_iter()
+        .map_err(|e| status_error(e, "reading the copy".into()))?;
     a.seek_to_first();
     b.seek_to_first();
     loop {
@@ -176,6 +183,17 @@ fn compare_outside(orig: &mut DB, copy: &mut DB, origin: &str) -> Result<()> {
 /// cannot be made, e.g. across file systems), so a write on a large profile costs about what a
 /// small one does and the kept previous directory almost no disk; CURRENT, the MANIFEST and
 /// the logs, which the write changes, are copied.
+/// A rusty-leveldb error as meshpeers reports it: an I/O failure (a full disk, a permission)
+/// is an I/O error (exit 4), anything else a failure of the write (its message kept).
+fn status_error(e: rusty_leveldb::Status, what: String) -> anyhow::Error {
+    let error = if e.code == rusty_leveldb::StatusCode::IOError {
+        anyhow::Error::new(std::io::Error::other(e.err))
+    } else {
+        anyhow::anyhow!("{}", e.err)
+    };
+    error.context(what)
+}
+
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     fs::create_dir(to).with_context(|| format!("cannot create {}", to.display()))?;
     set_mode(to, 0o700)?;
