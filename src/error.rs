@@ -52,6 +52,10 @@ pub enum MeshError {
         "{path}: another meshpeers is writing this store; nothing was changed (try again when it has finished)"
     )]
     Busy { path: String },
+    /// A library meshpeers uses failed on a file (it panicked): a bug, or a file damaged
+    /// in a way no check caught (exit 70).
+    #[error("{path}: {problem}")]
+    Internal { path: String, problem: String },
     /// Wrong passphrase or undecryptable data (exit 6).
     #[error("{0}")]
     Crypto(String),
@@ -99,6 +103,7 @@ impl MeshError {
             MeshError::Refused(_) => exit::FINDINGS,
             MeshError::Locked { .. } | MeshError::Busy { .. } => exit::LOCKED,
             MeshError::Crypto(_) => exit::CRYPTO,
+            MeshError::Internal { .. } => exit::INTERNAL,
         }
     }
 
@@ -159,4 +164,81 @@ pub fn report(err: &anyhow::Error) -> u8 {
         eprintln!("hint: {}", crate::output::escape_lines(&hint));
     }
     exit_code(err)
+}
+
+/// Runs `f`, turning a panic inside it into `MeshError::Internal` naming `path`: a library
+/// that panics on a damaged file must not take the process down with exit 101.
+pub fn guard_leveldb<T>(
+    path: &std::path::Path,
+    f: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => Err(MeshError::Internal {
+            path: path.display().to_string(),
+            problem: format!(
+                "the LevelDB library failed on this database ({}); nothing was changed — the database may be damaged in a way meshpeers does not check yet",
+                panic_message(&payload)
+            ),
+        }
+        .into()),
+    }
+}
+
+fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
+}
+
+/// The whole program: `run` with every panic caught (its message printed once as an internal
+/// error, exit 70, never Rust's exit 101) and every error reported once.
+pub fn main_with(run: impl FnOnce() -> anyhow::Result<u8>) -> u8 {
+    // The default hook would print a backtrace banner; the message is reported below.
+    std::panic::set_hook(Box::new(|_| {}));
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) => report(&err),
+        Err(payload) => {
+            eprintln!(
+                "meshpeers: error: internal error: {} (a bug in meshpeers; nothing more was written)",
+                crate::output::escape_lines(&panic_message(&payload))
+            );
+            exit::INTERNAL
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_the_library_is_an_internal_error_naming_the_file() {
+        std::panic::set_hook(Box::new(|_| {}));
+        let err = guard_leveldb(
+            std::path::Path::new("/p/leveldb"),
+            || -> anyhow::Result<()> { panic!("footer assertion") },
+        )
+        .unwrap_err();
+        let _ = std::panic::take_hook();
+        assert_eq!(exit_code(&err), exit::INTERNAL);
+        let text = err.to_string();
+        assert!(
+            text.starts_with("/p/leveldb: ") && text.contains("footer assertion"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn exit_codes_follow_the_kind() {
+        let io = anyhow::Error::new(std::io::Error::other("disk full")).context("writing x");
+        assert_eq!(exit_code(&io), exit::IO);
+        let busy: anyhow::Error = MeshError::Busy { path: "s".into() }.into();
+        assert_eq!(exit_code(&busy), exit::LOCKED);
+        assert!(busy.to_string().contains("another meshpeers is writing"));
+        assert_eq!(exit_code(&anyhow::anyhow!("a bug")), exit::INTERNAL);
+    }
 }

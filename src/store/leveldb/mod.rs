@@ -66,7 +66,8 @@ impl ReadDb {
                 create_if_missing: false,
                 ..Options::default()
             };
-            match DB::open(&dir, opts) {
+            let opened = crate::error::guard_leveldb(&dir, || Ok(DB::open(&dir, opts)))?;
+            match opened {
                 Ok(db) => return Ok(ReadDb { dir, db, faults }),
                 Err(e)
                     if matches!(
@@ -103,7 +104,8 @@ impl ReadDb {
     /// Runs `read` on the database; damage met on the way (a block failing its checksum, a
     /// truncated or missing table) is an error naming the file, never a shorter answer.
     pub fn read<T>(&mut self, read: impl FnOnce(&mut DB) -> Result<T>) -> Result<T> {
-        let out = read(&mut self.db);
+        let db = &mut self.db;
+        let out = crate::error::guard_leveldb(&self.dir, || read(db));
         self.check()?;
         out
     }

@@ -49,8 +49,10 @@ pub fn save(
         .to_string_lossy()
         .into_owned();
     let work = parent.join(format!(".{name}.meshpeers-new-{}", std::process::id()));
-    let result = write_copy(&dir, &work, origin, basis, changes, now_ms)
-        .and_then(|()| swap(&dir, &work, parent, &name));
+    let result = crate::error::guard_leveldb(&dir, || {
+        write_copy(&dir, &work, origin, basis, changes, now_ms)
+    })
+    .and_then(|()| swap(&dir, &work, parent, &name));
     if result.is_err() && work.exists() {
         let _ = fs::remove_dir_all(&work);
     }
