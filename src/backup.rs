@@ -271,7 +271,7 @@ pub fn write_new(dest: &Destination, text: &str) -> Result<PathBuf> {
         anyhow::Error::new(e).context(format!("cannot write backup {}", p.display()))
     };
     let mut tmp = tempfile::Builder::new()
-        .prefix(".meshpeers-")
+        .prefix(&crate::store::debris::temp_prefix())
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(|e| fail(e, &first))?;

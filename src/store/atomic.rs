@@ -23,7 +23,7 @@ pub fn replace_file(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
     let old = fs::metadata(&target).ok();
 
     let mut tmp = tempfile::Builder::new()
-        .prefix(".meshpeers-")
+        .prefix(&crate::store::debris::temp_prefix())
         .suffix(".tmp")
         .tempfile_in(&dir)
         .with_context(|| {
@@ -62,7 +62,7 @@ pub fn replace_entry(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         _ => Path::new(".").to_path_buf(),
     };
     let mut tmp = tempfile::Builder::new()
-        .prefix(".meshpeers-")
+        .prefix(&crate::store::debris::temp_prefix())
         .suffix(".tmp")
         .tempfile_in(&dir)
         .with_context(|| format!("cannot write {}: creating a temporary file", path.display()))?;

@@ -21,6 +21,7 @@
 
 mod area;
 pub mod atomic;
+pub(crate) mod debris;
 mod flat;
 pub(crate) mod jsontext;
 pub mod leveldb;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use super::debris;
 use super::lock::{self, FileIdentity, FileLock, Target};
 use super::origin::{Choice, choose_origin};
 use super::{
@@ -76,6 +77,28 @@ pub struct Store {
 
 impl Store {
     pub fn open(opts: &OpenOptions) -> Result<Store> {
+        let mut store = Self::open_source(opts)?;
+        // Leftovers of killed meshpeers runs beside the store (the LevelDB directory's
+        // parent, or the JSON file's directory).
+        if let Some(p) = &store.path {
+            let dir = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let removed = debris::sweep(&dir);
+            if !removed.is_empty() {
+                let names: Vec<String> = removed.iter().map(|p| p.display().to_string()).collect();
+                store.notes.push(format!(
+                    "removed {} left by interrupted meshpeers runs (never the only copy of anything): {}",
+                    crate::words::count(removed.len(), "leftover"),
+                    names.join(", ")
+                ));
+            }
+        }
+        Ok(store)
+    }
+
+    fn open_source(opts: &OpenOptions) -> Result<Store> {
         let location = opts.source.to_string();
         let mut guard = None;
         let (bytes, writable_path) = match &opts.source {

@@ -427,3 +427,103 @@ fn a_kill_at_any_rename_of_a_write_leaves_the_old_or_the_new_database_in_place()
     assert!(outcomes.contains(&(true, "old")), "{outcomes:?}");
     assert!(outcomes.contains(&(true, "new")), "{outcomes:?}");
 }
+
+#[test]
+fn the_leftovers_of_a_killed_write_are_removed_by_the_next_run_which_says_so() {
+    if !strace() {
+        return;
+    }
+    let env = TestEnv::new();
+    let db = crate::damaged::table_profile(&env);
+    let s = db.display().to_string();
+    let bin = assert_cmd::cargo::cargo_bin("meshpeers");
+    // Killed at the exchange: the work directory (a whole copy) stays behind.
+    let out = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-o",
+            "/dev/null",
+            "-e",
+            "inject=renameat2:signal=KILL:when=1",
+        ])
+        .arg(&bin)
+        .args([
+            "remove",
+            "3bdbb806-03b6-49cf-8058-085626ab2fdc",
+            "--store",
+            &s,
+        ])
+        .args(["--origin", crate::damaged::ORIGIN])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let leftovers = || -> Vec<String> {
+        std::fs::read_dir(env.dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".meshpeers-new-") || n.ends_with(".tmp"))
+            .collect()
+    };
+    assert_eq!(leftovers().len(), 1, "{:?}", leftovers());
+    // A plain read notices it, removes it, and says so once.
+    let (code, _, err) = run(["list", "--store", &s, "--origin", crate::damaged::ORIGIN]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("removed 1 leftover left by interrupted meshpeers runs"),
+        "{err}"
+    );
+    assert!(leftovers().is_empty());
+    let (_, _, err) = run(["list", "--store", &s, "--origin", crate::damaged::ORIGIN]);
+    assert!(!err.contains("leftover"), "said twice: {err}");
+}
+
+#[test]
+fn a_json_write_killed_at_its_rename_leaves_the_old_store_and_a_temp_file_the_next_run_removes() {
+    if !strace() {
+        return;
+    }
+    let env = TestEnv::new();
+    let store = env.copy(
+        &crate::support::repo().join("fixtures/example/store.json"),
+        "store.json",
+    );
+    let before = std::fs::read(&store).unwrap();
+    let s = store.display().to_string();
+    let bin = assert_cmd::cargo::cargo_bin("meshpeers");
+    let out = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-o",
+            "/dev/null",
+            "-e",
+            "inject=rename,renameat,renameat2:signal=KILL:when=1",
+        ])
+        .arg(&bin)
+        .args([
+            "remove",
+            "3bdbb806-03b6-49cf-8058-085626ab2fdc",
+            "--store",
+            &s,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        std::fs::read(&store).unwrap() == before,
+        "the store changed"
+    );
+    let temps = || -> Vec<String> {
+        std::fs::read_dir(env.dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    };
+    assert_eq!(temps().len(), 1, "{:?}", temps());
+    let (code, _, err) = run(["list", "--store", &s]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("removed 1 leftover"), "{err}");
+    assert!(temps().is_empty());
+}

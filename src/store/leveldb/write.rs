@@ -48,7 +48,7 @@ pub fn save(
         .context("a database directory has a name")?
         .to_string_lossy()
         .into_owned();
-    let work = parent.join(format!(".{name}.meshpeers-new-{}", std::process::id()));
+    let work = parent.join(crate::store::debris::work_dir_name(&name));
     let result = crate::error::guard_leveldb(&dir, || {
         write_copy(&dir, &work, origin, basis, changes, now_ms)
     })
