@@ -66,7 +66,7 @@ pub fn run(settings: &Settings, args: &CandidatesArgs) -> Result<u8> {
     for (i, r) in rows.iter().enumerate() {
         t.add_row([
             (i + 1).to_string(),
-            output::escape(r.peer_id).into_owned(),
+            output::cell(r.peer_id),
             name(r.display_name),
             format!(
                 "{}{}",

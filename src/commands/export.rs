@@ -1,6 +1,6 @@
 //! `meshpeers export`: the lossless meshpeers backup, the app's exportData() shape, or peer rows.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
 use serde_json::Value;
@@ -40,9 +40,22 @@ pub fn run(settings: &Settings, args: &ExportArgs) -> Result<u8> {
         b.redacted = args.redact;
         b.render()
     };
+    // JSON never carries a character that can act on a terminal (the same value, escaped);
+    // CSV is escaped as a table would be when it goes to a terminal.
+    let csv = args.peers_only && args.format == RowFormat::Csv;
+    let text = if csv {
+        text
+    } else {
+        crate::output::json_safe(&text).into_owned()
+    };
     match &args.output {
         None => {
             let mut out = std::io::stdout().lock();
+            let text = if csv && std::io::stdout().is_terminal() {
+                crate::output::escape_lines(&text)
+            } else {
+                text
+            };
             out.write_all(text.as_bytes())?;
             out.flush()?;
         }

@@ -111,15 +111,13 @@ fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
             "origin",
             r.origin
                 .as_deref()
-                .map_or(no_origin(r.backend).into(), |o| {
-                    output::escape(o).into_owned()
-                }),
+                .map_or(no_origin(r.backend).into(), |o| output::cell(o)),
         ),
         (
             "schema",
-            r.schema_version.as_ref().map_or("none".into(), |v| {
-                output::escape(&v.to_string_lossy()).into_owned()
-            }),
+            r.schema_version
+                .as_ref()
+                .map_or("none".into(), |v| output::cell(&v.to_string_lossy())),
         ),
         (
             "peers",
@@ -154,7 +152,7 @@ fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
         let mut t = output::table(headers);
         for o in &r.origins {
             let mut row = vec![
-                output::escape(&o.origin).into_owned(),
+                output::cell(&o.origin),
                 o.keys.to_string(),
                 output::bytes(o.bytes),
             ];
@@ -171,7 +169,7 @@ fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
         let mut t = output::table(["KEY", "BYTES"]);
         for k in &r.other_keys {
             t.add_row([
-                output::escape(&k.key.to_string_lossy()).into_owned(),
+                output::cell(&k.key.to_string_lossy()),
                 output::bytes(k.bytes),
             ]);
         }

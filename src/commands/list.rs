@@ -57,8 +57,8 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
         let v = &h.peer.view;
         let text = |x: Option<&Value>| match x {
             None | Some(Value::Null) => "-".to_owned(),
-            Some(Value::String(s)) => output::escape(s).into_owned(),
-            Some(other) => output::escape(&other.to_string()).into_owned(),
+            Some(Value::String(s)) => output::cell(s),
+            Some(other) => output::cell(&other.to_string()),
         };
         let blacklisted = if v.is_blacklisted(settings.now) {
             settings.time(v.blacklist_until.as_ref())
@@ -66,7 +66,7 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
             "-".to_owned()
         };
         t.add_row([
-            output::escape(&h.peer.id).into_owned(),
+            output::cell(&h.peer.id),
             text(v.display_name.as_ref()),
             settings.time(v.last_seen.as_ref()),
             settings.time(v.last_connected.as_ref()),

@@ -83,7 +83,7 @@ pub fn run(settings: &Settings, args: &ScoreArgs) -> Result<u8> {
     ]);
     for r in &rows {
         t.add_row([
-            output::escape(&r.peer_id).into_owned(),
+            output::cell(&r.peer_id),
             name(r.display_name.as_deref()),
             number(&r.quality),
             quality_sum(&r.quality_parts),
@@ -106,7 +106,7 @@ pub fn run(settings: &Settings, args: &ScoreArgs) -> Result<u8> {
 }
 
 pub fn name(n: Option<&str>) -> String {
-    n.map_or("-".into(), |n| output::escape(n).into_owned())
+    n.map_or("-".into(), |n| output::cell(n))
 }
 
 pub fn number(v: &Value) -> String {

@@ -27,7 +27,7 @@ pub fn run(settings: &Settings, args: &SecretsArgs) -> Result<u8> {
     let mut t = output::table(headers);
     for r in &rows {
         let mut row = vec![
-            output::escape(&r.peer_id).into_owned(),
+            output::cell(&r.peer_id),
             match (r.has_secret, r.plaintext_at_rest) {
                 (false, _) => "no".into(),
                 (true, true) => "yes (plaintext at rest!)".into(),
@@ -42,11 +42,7 @@ pub fn run(settings: &Settings, args: &SecretsArgs) -> Result<u8> {
             },
         ];
         if args.reveal {
-            row.push(
-                r.secret
-                    .as_deref()
-                    .map_or("-".into(), |s| output::escape(s).into_owned()),
-            );
+            row.push(r.secret.as_deref().map_or("-".into(), |s| output::cell(s)));
         }
         t.add_row(row);
     }

@@ -9,11 +9,12 @@ use anyhow::Result;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
-/// Escapes characters that could drive a terminal (C0 and C1 controls, DEL, bidirectional
-/// overrides and isolates, zero-width joiners aside), so a hostile peer name cannot rewrite
-/// the administrator's screen. Newlines are escaped too: one value stays on one line.
+/// Escapes what could drive or fool a terminal — C0 and C1 controls, DEL, bidirectional
+/// overrides, marks and isolates, zero-width characters, line and paragraph separators — as
+/// `\u{…}` (newline, carriage return and tab as `\n`, `\r`, `\t`), so a hostile peer name
+/// cannot rewrite the administrator's screen and one value stays on one line.
 pub fn escape(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(needs_escape) {
+    if !s.chars().any(dangerous) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -22,14 +23,34 @@ pub fn escape(s: &str) -> Cow<'_, str> {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if needs_escape(c) && (c as u32) < 0x100 => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if dangerous(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }
     }
     Cow::Owned(out)
+}
+
+/// The characters `escape` shows as escapes (and JSON output always writes as `\uXXXX`).
+pub fn dangerous(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+            | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+            | '\u{2028}' | '\u{2029}')
+}
+
+/// Table cells hold at most this many characters (after escaping): a table costs time in
+/// the square of its cells' length, and a hostile value may be megabytes long.
+pub const CELL_MAX: usize = 200;
+
+/// A table cell: escaped, and cut to `CELL_MAX` characters with `…` (the whole value is in
+/// `--json` and `show`).
+pub fn cell(s: &str) -> String {
+    let escaped = escape(s);
+    match escaped.char_indices().nth(CELL_MAX) {
+        None => escaped.into_owned(),
+        Some((cut, _)) => format!("{}…", &escaped[..cut]),
+    }
 }
 
 /// Escapes every line of a multi-line text but keeps its line breaks.
@@ -40,9 +61,24 @@ pub fn escape_lines(s: &str) -> String {
         .join("\n")
 }
 
-fn needs_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{061C}')
+/// JSON text with every `dangerous` character above the C0 range (DEL, C1, BIDI, zero-width,
+/// U+2028/2029) written as `\uXXXX`: the same value for any JSON reader, and nothing that can
+/// act on a terminal. (serde_json escapes the C0 controls already; these characters occur
+/// only inside strings, so replacing them anywhere is safe.)
+pub fn json_safe(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| dangerous(c) && c as u32 >= 0x20;
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A note on stderr (how the store was read, what a write would do); store text escaped.
@@ -85,8 +121,8 @@ pub fn findings_table(findings: &[crate::peers::findings::Finding]) -> Table {
         t.add_row([
             f.severity.name().to_owned(),
             f.code.name().to_owned(),
-            escape(&f.key).into_owned(),
-            escape(&f.message).into_owned(),
+            cell(&f.key),
+            cell(&f.message),
         ]);
     }
     t
@@ -96,7 +132,7 @@ pub fn findings_table(findings: &[crate::peers::findings::Finding]) -> Table {
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     // Serialise first: a write error then stays a plain io::Error (a closed pipe is success).
     let text = serde_json::to_string_pretty(value)?;
-    print(text)
+    print(json_safe(&text))
 }
 
 /// Writes text and a newline on stdout.
@@ -122,8 +158,20 @@ mod tests {
 
     #[test]
     fn escapes_terminal_controls() {
-        assert_eq!(escape("\u{1b}[31mred\u{1b}[0m"), "\\x1b[31mred\\x1b[0m");
-        assert_eq!(escape("a\u{202e}b\u{9b}c\nd"), "a\\u{202e}b\\x9bc\\nd");
+        assert_eq!(escape("\u{1b}[31mred\u{1b}[0m"), "\\u{1b}[31mred\\u{1b}[0m");
+        assert_eq!(escape("a\u{202e}b\u{9b}c\nd"), "a\\u{202e}b\\u{9b}c\\nd");
+        assert_eq!(
+            escape("a\u{200b}b\u{2028}c\u{7f}"),
+            "a\\u{200b}b\\u{2028}c\\u{7f}"
+        );
         assert_eq!(escape("Zoë 日本 😀"), "Zoë 日本 😀");
+        assert_eq!(cell(&"x".repeat(500)).chars().count(), CELL_MAX + 1);
+        let json = serde_json::to_string("a\u{9b}\u{202e}\u{7f}é").unwrap();
+        let safe = json_safe(&json);
+        assert_eq!(safe, "\"a\\u009b\\u202e\\u007fé\"");
+        assert_eq!(
+            serde_json::from_str::<String>(&safe).unwrap(),
+            "a\u{9b}\u{202e}\u{7f}é"
+        );
     }
 }

@@ -149,13 +149,13 @@ pub fn print_report(settings: &Settings, store: &Store, r: &Report, done: &str) 
         let mut t = super::table(["PEER", "NAME", "ACTION", "RULE", "WHY"]);
         for a in &r.actions {
             t.add_row([
-                super::escape(&a.peer_id).into_owned(),
+                super::cell(&a.peer_id),
                 a.display_name
                     .as_deref()
-                    .map_or("-".into(), |n| super::escape(n).into_owned()),
+                    .map_or("-".into(), |n| super::cell(n)),
                 a.action.name().to_owned(),
                 a.rule.name().into_owned(),
-                super::escape(&a.reason).into_owned(),
+                super::cell(&a.reason),
             ]);
         }
         super::print(t)?;
@@ -169,7 +169,7 @@ pub fn print_report(settings: &Settings, store: &Store, r: &Report, done: &str) 
         let mut named: Vec<String> = ks
             .iter()
             .filter(|k| !k.starts_with(&record_prefix))
-            .map(|k| super::escape(k).into_owned())
+            .map(|k| super::cell(k))
             .collect();
         if records > 0 {
             named.insert(0, words::count(records, "peer record"));

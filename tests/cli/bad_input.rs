@@ -212,7 +212,7 @@ fn stdin_is_read_and_a_hostile_name_is_escaped() {
         !text.contains('\u{1b}') && !text.contains('\u{202e}'),
         "raw control characters printed: {text:?}"
     );
-    assert!(text.contains("\\x1b[31mred\\x1b[0m\\u{202e}"), "{text}");
+    assert!(text.contains("\\u{1b}[31mred\\u{1b}[0m\\u{202e}"), "{text}");
 }
 
 #[test]

@@ -244,20 +244,20 @@ fn candidates() {
     cli_snapshot!(env, ["candidates", "--store", "store.json"], @r"
     exit: 0
     ----- stdout -----
-    ┌────┬──────────────────────────────────────┬────────────────────┬────────────────────┬───────────────────────────────────────────────────────┬─────────┬──────────────────────────────────────────────┐
-    │ #  ┆ PEER                                 ┆ NAME               ┆ SCORE              ┆ = QUALITY×0.4+RECENCY+CONNECTIONS+RELIABILITY+PENALTY ┆ QUALITY ┆ REASON                                       │
-    ╞════╪══════════════════════════════════════╪════════════════════╪════════════════════╪═══════════════════════════════════════════════════════╪═════════╪══════════════════════════════════════════════╡
-    │ 1  ┆ 8424dad9-e6d3-4bc5-aea7-18ea048fa903 ┆ Bob                ┆ 77.8               ┆ 22.8+30+20+10-5                                       ┆ 57      ┆ reliable, recently-active                    │
-    │ 2  ┆ 3bdbb806-03b6-49cf-8058-085626ab2fdc ┆ Alice              ┆ 65.2               ┆ 15.200000000000001+30+20+10-10                        ┆ 38      ┆ recently-active                              │
-    │ 3  ┆ a33ce554-bbe8-425e-a68e-b62e497f5914 ┆ \x1b[31mred\x1b[0m ┆ 60.400000000000006 ┆ 10.4+30+20+10-10                                      ┆ 26      ┆ recently-active                              │
-    │ 4  ┆ c5218519-0558-4a4a-b7da-73c574aab9cc ┆ Grace              ┆ 58.6               ┆ 13.600000000000001+20+20+10-5                         ┆ 34      ┆ available                                    │
-    │ 5  ┆ 49e9d0c2-c4a8-49de-bb32-9b34aee0b021 ┆ Peggy              ┆ 51.8               ┆ 26.8+10+20+10-15                                      ┆ 67      ┆ low-latency                                  │
-    │ 6  ┆ b371e63a-0fb2-4626-bb39-6b419f7eff1a ┆ Эмма 🌸 エマ       ┆ 48.2               ┆ 23.200000000000003+10+20+5-10                         ┆ 58      ┆ direct-connection, reliable                  │
-    │ 7  ┆ 76903246-a037-4d56-a223-203097c22820 ┆ Dave               ┆ 46.400000000000006 ┆ 16.400000000000002+30+20+5-25                         ┆ 41      ┆ reliable, recently-active                    │
-    │ 8  ┆ 9577ebcc-1869-46d5-b337-c2a1289aee33 ┆ Olivia             ┆ 38.4               ┆ 8.4+10+20+10-10                                       ┆ 21      ┆ available                                    │
-    │ 9  ┆ 73240ed2-d238-4600-994a-f85e0c7380ee ┆ Judy               ┆ 37                 ┆ 22+30+20+5-40                                         ┆ 55      ┆ direct-connection, reliable, recently-active │
-    │ 10 ┆ 118f0213-ee24-4a3f-9567-ddc8f7a2a333 ┆ Mallory            ┆ 25                 ┆ 8+30+2+0-15                                           ┆ 20      ┆ recently-active                              │
-    └────┴──────────────────────────────────────┴────────────────────┴────────────────────┴───────────────────────────────────────────────────────┴─────────┴──────────────────────────────────────────────┘
+    ┌────┬──────────────────────────────────────┬────────────────────────┬────────────────────┬───────────────────────────────────────────────────────┬─────────┬──────────────────────────────────────────────┐
+    │ #  ┆ PEER                                 ┆ NAME                   ┆ SCORE              ┆ = QUALITY×0.4+RECENCY+CONNECTIONS+RELIABILITY+PENALTY ┆ QUALITY ┆ REASON                                       │
+    ╞════╪══════════════════════════════════════╪════════════════════════╪════════════════════╪═══════════════════════════════════════════════════════╪═════════╪══════════════════════════════════════════════╡
+    │ 1  ┆ 8424dad9-e6d3-4bc5-aea7-18ea048fa903 ┆ Bob                    ┆ 77.8               ┆ 22.8+30+20+10-5                                       ┆ 57      ┆ reliable, recently-active                    │
+    │ 2  ┆ 3bdbb806-03b6-49cf-8058-085626ab2fdc ┆ Alice                  ┆ 65.2               ┆ 15.200000000000001+30+20+10-10                        ┆ 38      ┆ recently-active                              │
+    │ 3  ┆ a33ce554-bbe8-425e-a68e-b62e497f5914 ┆ \u{1b}[31mred\u{1b}[0m ┆ 60.400000000000006 ┆ 10.4+30+20+10-10                                      ┆ 26      ┆ recently-active                              │
+    │ 4  ┆ c5218519-0558-4a4a-b7da-73c574aab9cc ┆ Grace                  ┆ 58.6               ┆ 13.600000000000001+20+20+10-5                         ┆ 34      ┆ available                                    │
+    │ 5  ┆ 49e9d0c2-c4a8-49de-bb32-9b34aee0b021 ┆ Peggy                  ┆ 51.8               ┆ 26.8+10+20+10-15                                      ┆ 67      ┆ low-latency                                  │
+    │ 6  ┆ b371e63a-0fb2-4626-bb39-6b419f7eff1a ┆ Эмма 🌸 エマ           ┆ 48.2               ┆ 23.200000000000003+10+20+5-10                         ┆ 58      ┆ direct-connection, reliable                  │
+    │ 7  ┆ 76903246-a037-4d56-a223-203097c22820 ┆ Dave                   ┆ 46.400000000000006 ┆ 16.400000000000002+30+20+5-25                         ┆ 41      ┆ reliable, recently-active                    │
+    │ 8  ┆ 9577ebcc-1869-46d5-b337-c2a1289aee33 ┆ Olivia                 ┆ 38.4               ┆ 8.4+10+20+10-10                                       ┆ 21      ┆ available                                    │
+    │ 9  ┆ 73240ed2-d238-4600-994a-f85e0c7380ee ┆ Judy                   ┆ 37                 ┆ 22+30+20+5-40                                         ┆ 55      ┆ direct-connection, reliable, recently-active │
+    │ 10 ┆ 118f0213-ee24-4a3f-9567-ddc8f7a2a333 ┆ Mallory                ┆ 25                 ┆ 8+30+2+0-15                                           ┆ 20      ┆ recently-active                              │
+    └────┴──────────────────────────────────────┴────────────────────────┴────────────────────┴───────────────────────────────────────────────────────┴─────────┴──────────────────────────────────────────────┘
     10 candidates from the 20 best non-blacklisted peers by quality seen within 7d
     ----- stderr -----
     ");
@@ -349,30 +349,30 @@ fn clear() {
     cli_snapshot!(env, ["clear", "--yes", "--store", "store.json"], @r"
     exit: 0
     ----- stdout -----
-    ┌──────────────────────────────────────┬────────────────────┬────────┬───────┬─────────────────────────┐
-    │ PEER                                 ┆ NAME               ┆ ACTION ┆ RULE  ┆ WHY                     │
-    ╞══════════════════════════════════════╪════════════════════╪════════╪═══════╪═════════════════════════╡
-    │ 3bdbb806-03b6-49cf-8058-085626ab2fdc ┆ Alice              ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 8424dad9-e6d3-4bc5-aea7-18ea048fa903 ┆ Bob                ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 3e693117-6055-4390-9169-bdc17e5cb1ef ┆ Chloé Müller       ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 76903246-a037-4d56-a223-203097c22820 ┆ Dave               ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ b371e63a-0fb2-4626-bb39-6b419f7eff1a ┆ Эмма 🌸 エマ       ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 7b45e0fe-7748-43ca-a63e-70e8a37657b3 ┆ Frank              ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ c5218519-0558-4a4a-b7da-73c574aab9cc ┆ Grace              ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 6ba04cb5-07d8-48f2-8cd4-a9a1e2d39b87 ┆ محمد               ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 1078b098-8979-4613-99bb-a378074e888e ┆ Heidi              ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 92e5ad48-ff07-4ea6-8c9d-f113a71e8f38 ┆ Ivan               ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 73240ed2-d238-4600-994a-f85e0c7380ee ┆ Judy               ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 8206ecc9-187f-4bea-95d5-07607d555c74 ┆ Zoë 日本 😀        ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 118f0213-ee24-4a3f-9567-ddc8f7a2a333 ┆ Mallory            ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ a33ce554-bbe8-425e-a68e-b62e497f5914 ┆ \x1b[31mred\x1b[0m ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 9577ebcc-1869-46d5-b337-c2a1289aee33 ┆ Olivia             ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 49e9d0c2-c4a8-49de-bb32-9b34aee0b021 ┆ Peggy              ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 268fbb91-33c7-403b-bf5b-8c32a6cd5e32 ┆ Rupert             ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ f77667cf-9126-4a91-884c-b1c1e137f955 ┆ Sybil              ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 5548a411-04eb-413b-8008-eb3b70dbf2f8 ┆ Trent              ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 74d42bb4-fa62-4dd0-88d1-2b462510e146 ┆ Victor             ┆ remove ┆ clear ┆ logout: every peer goes │
-    └──────────────────────────────────────┴────────────────────┴────────┴───────┴─────────────────────────┘
+    ┌──────────────────────────────────────┬────────────────────────┬────────┬───────┬─────────────────────────┐
+    │ PEER                                 ┆ NAME                   ┆ ACTION ┆ RULE  ┆ WHY                     │
+    ╞══════════════════════════════════════╪════════════════════════╪════════╪═══════╪═════════════════════════╡
+    │ 3bdbb806-03b6-49cf-8058-085626ab2fdc ┆ Alice                  ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 8424dad9-e6d3-4bc5-aea7-18ea048fa903 ┆ Bob                    ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 3e693117-6055-4390-9169-bdc17e5cb1ef ┆ Chloé Müller           ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 76903246-a037-4d56-a223-203097c22820 ┆ Dave                   ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ b371e63a-0fb2-4626-bb39-6b419f7eff1a ┆ Эмма 🌸 エマ           ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 7b45e0fe-7748-43ca-a63e-70e8a37657b3 ┆ Frank                  ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ c5218519-0558-4a4a-b7da-73c574aab9cc ┆ Grace                  ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 6ba04cb5-07d8-48f2-8cd4-a9a1e2d39b87 ┆ محمد                   ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 1078b098-8979-4613-99bb-a378074e888e ┆ Heidi                  ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 92e5ad48-ff07-4ea6-8c9d-f113a71e8f38 ┆ Ivan                   ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 73240ed2-d238-4600-994a-f85e0c7380ee ┆ Judy                   ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 8206ecc9-187f-4bea-95d5-07607d555c74 ┆ Zoë 日本 😀            ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 118f0213-ee24-4a3f-9567-ddc8f7a2a333 ┆ Mallory                ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ a33ce554-bbe8-425e-a68e-b62e497f5914 ┆ \u{1b}[31mred\u{1b}[0m ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 9577ebcc-1869-46d5-b337-c2a1289aee33 ┆ Olivia                 ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 49e9d0c2-c4a8-49de-bb32-9b34aee0b021 ┆ Peggy                  ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 268fbb91-33c7-403b-bf5b-8c32a6cd5e32 ┆ Rupert                 ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ f77667cf-9126-4a91-884c-b1c1e137f955 ┆ Sybil                  ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 5548a411-04eb-413b-8008-eb3b70dbf2f8 ┆ Trent                  ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 74d42bb4-fa62-4dd0-88d1-2b462510e146 ┆ Victor                 ┆ remove ┆ clear ┆ logout: every peer goes │
+    └──────────────────────────────────────┴────────────────────────┴────────┴───────┴─────────────────────────┘
     removed 20 peers in store.json
     deleted: 20 peer records, mesh:peers:index, mesh:peers:metadata
     backup of the namespace before the change: store.json.[UTC].clear.meshpeers-backup.json
