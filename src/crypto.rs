@@ -227,15 +227,20 @@ pub fn parse_record(raw: &str) -> Result<KeyRecord, String> {
         {
             return Err("unsupported kdf (meshpeers reads PBKDF2 with SHA-256)".into());
         }
-        let iterations = kdf
+        // A count written as a float (1e12) or out of range is a number all the same: say
+        // what is wrong with it.
+        let count = kdf
             .get("iterations")
-            .and_then(Value::as_u64)
+            .and_then(Value::as_f64)
             .ok_or("kdf.iterations is not a number")?;
-        if iterations == 0 || iterations > u64::from(MAX_ITERATIONS) {
+        let in_range = count.fract() == 0.0 && (1.0..=f64::from(MAX_ITERATIONS)).contains(&count);
+        if !in_range {
             return Err(format!(
-                "kdf.iterations {iterations} is outside 1..={MAX_ITERATIONS}; refusing to run it"
+                "kdf.iterations {} is outside 1..={MAX_ITERATIONS} (whole numbers only); refusing to run it",
+                crate::js::number::to_string(count)
             ));
         }
+        let iterations = count as u64;
         let salt = kdf
             .get("salt")
             .and_then(Value::as_str)
@@ -381,6 +386,35 @@ pub fn new_record(kind: NewKind, passphrase: &[u8], iterations: u32) -> (Key, Ze
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn hostile_iteration_counts_are_refused_with_their_value() {
+        let record = |n: &str| {
+            format!(
+                r#"{{"meshpeers":"key","version":1,"kind":"passphrase","kdf":{{"name":"PBKDF2","hash":"SHA-256","iterations":{n},"salt":"AAAAAAAAAAAAAAAAAAAAAA=="}},"check":"x"}}"#
+            )
+        };
+        for (n, shown) in [
+            ("1e12", "1000000000000"),
+            ("0", "0"),
+            ("-5", "-5"),
+            ("2.5", "2.5"),
+        ] {
+            let err = parse_record(&record(n)).err().expect("refused");
+            assert!(
+                err.contains(&format!("kdf.iterations {shown} is outside")),
+                "{n}: {err}"
+            );
+        }
+        assert!(
+            parse_record(&record("\"many\""))
+                .err()
+                .unwrap()
+                .contains("not a number")
+        );
+        assert!(parse_record(&record("1000")).is_ok());
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -111,7 +111,7 @@ fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
             "origin",
             r.origin
                 .as_deref()
-                .map_or(no_origin(r.backend).into(), |o| output::cell(o)),
+                .map_or(no_origin(r.backend).into(), output::cell),
         ),
         (
             "schema",

@@ -106,7 +106,7 @@ pub fn run(settings: &Settings, args: &ScoreArgs) -> Result<u8> {
 }
 
 pub fn name(n: Option<&str>) -> String {
-    n.map_or("-".into(), |n| output::cell(n))
+    n.map_or("-".into(), output::cell)
 }
 
 pub fn number(v: &Value) -> String {

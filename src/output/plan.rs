@@ -150,9 +150,7 @@ pub fn print_report(settings: &Settings, store: &Store, r: &Report, done: &str) 
         for a in &r.actions {
             t.add_row([
                 super::cell(&a.peer_id),
-                a.display_name
-                    .as_deref()
-                    .map_or("-".into(), |n| super::cell(n)),
+                a.display_name.as_deref().map_or("-".into(), super::cell),
                 a.action.name().to_owned(),
                 a.rule.name().into_owned(),
                 super::cell(&a.reason),
