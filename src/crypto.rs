@@ -400,7 +400,9 @@ mod tests {
             ("-5", "-5"),
             ("2.5", "2.5"),
         ] {
-            let err = parse_record(&record(n)).err().expect("refused");
+            let Err(err) = parse_record(&record(n)) else {
+                panic!("{n}: accepted")
+            };
             assert!(
                 err.contains(&format!("kdf.iterations {shown} is outside")),
                 "{n}: {err}"
