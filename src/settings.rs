@@ -65,6 +65,9 @@ impl Settings {
         for note in &store.notes {
             crate::output::note(note);
         }
+        for d in &store.damage {
+            crate::output::warn(&format!("{}: {}", d.file, d.problem));
+        }
         Ok(store)
     }
 

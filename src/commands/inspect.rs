@@ -71,7 +71,10 @@ pub fn run(settings: &Settings, _args: &InspectArgs) -> Result<u8> {
                 bytes,
             })
             .collect(),
-        findings: findings::structural(&ns, &problems, &peers),
+        findings: findings::storage(&store.damage)
+            .into_iter()
+            .chain(findings::structural(&ns, &problems, &peers))
+            .collect(),
     };
     // Sorted by key, so every backend (LevelDB keeps keys sorted, JSON files do not) agrees.
     report.other_keys.sort_by(|a, b| a.key.cmp(&b.key));

@@ -23,7 +23,8 @@ pub fn run(settings: &Settings, args: &ValidateArgs) -> Result<u8> {
     let store = settings.open_store()?;
     let ns = Namespace::new(&store.area, &settings.prefix);
     let key = super::keys::key_state(&ns, &args.key)?;
-    let findings = validate::validate(&ns, settings.now, &key);
+    let mut findings = crate::peers::findings::storage(&store.damage);
+    findings.extend(validate::validate(&ns, settings.now, &key));
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let report = Report {
         findings: &findings,

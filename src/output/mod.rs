@@ -86,6 +86,11 @@ pub fn note(text: &str) {
     eprintln!("meshpeers: note: {}", escape_lines(text));
 }
 
+/// A warning on stderr; store text escaped.
+pub fn warn(text: &str) {
+    eprintln!("meshpeers: warning: {}", escape_lines(text));
+}
+
 /// A table in the house style; it wraps to the terminal width only on a terminal.
 pub fn table<I, S>(headers: I) -> Table
 where

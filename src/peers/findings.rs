@@ -114,6 +114,8 @@ finding_codes! {
     KeyRecordUnusable = "key-record-unusable", Error;
     /// The metadata is not a JSON object.
     MetadataUnreadable = "metadata-unreadable", Error;
+    /// A Chromium profile's write-ahead log holds records that fail their checksum: the browser skips them, and meshpeers refuses to write.
+    StorageLogCorrupt = "storage-log-corrupt", Error;
     /// No reconnectionAttempts: the app's reconnection score is NaN (meshpeers counts 0).
     AttemptsMissing = "attempts-missing", Warning;
     /// A display name holds markup or control characters (`<`, `>`, escapes).
@@ -176,6 +178,14 @@ impl Finding {
             message: message.into(),
         }
     }
+}
+
+/// Findings about the store's own files (damage a read works around).
+pub fn storage(damage: &[crate::store::StorageDamage]) -> Vec<Finding> {
+    damage
+        .iter()
+        .map(|d| Finding::new(FindingCode::StorageLogCorrupt, &d.file, d.problem.clone()))
+        .collect()
 }
 
 /// The schema versions this tool knows.

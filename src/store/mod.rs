@@ -84,6 +84,11 @@ pub trait Backend {
     fn has_origin(&mut self, origin: &str) -> Result<bool> {
         Ok(self.namespace_counts("")?.iter().any(|(o, _)| o == origin))
     }
+    /// Damage the store holds that reads work around but writes must not (a LevelDB log
+    /// record that fails its checksum).
+    fn damage(&self) -> Vec<StorageDamage> {
+        Vec::new()
+    }
     /// The map of one origin (`None` for a flat dump). Called once per open.
     fn load(&mut self, origin: Option<&str>) -> Result<Area>;
     /// Applies `changes` to `origin` in one atomic save, creating the origin if needed. Gives
@@ -95,6 +100,13 @@ pub trait Backend {
         changes: &ChangeSet,
         opts: &SaveOptions,
     ) -> Result<Option<PathBuf>>;
+}
+
+/// Damage in a store's files that a read works around (and reports) but a write refuses.
+#[derive(Debug, Clone, Serialize)]
+pub struct StorageDamage {
+    pub file: String,
+    pub problem: String,
 }
 
 /// How a save may treat what it replaces.

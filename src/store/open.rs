@@ -12,8 +12,8 @@ use super::debris;
 use super::lock::{self, FileIdentity, FileLock, Target};
 use super::origin::{Choice, choose_origin};
 use super::{
-    Area, Backend, BackendKind, ChangeSet, OriginInfo, SaveOptions, flat, jsontext, leveldb,
-    playwright,
+    Area, Backend, BackendKind, ChangeSet, OriginInfo, SaveOptions, StorageDamage, flat, jsontext,
+    leveldb, playwright,
 };
 use crate::error::MeshError;
 
@@ -68,6 +68,9 @@ pub struct Store {
     /// Things the user should know about how the store was opened (e.g. "a write creates
     /// this origin"); the command prints them.
     pub notes: Vec<String>,
+    /// Damage reads work around (printed as warnings, reported by inspect and validate);
+    /// writes refuse.
+    pub damage: Vec<StorageDamage>,
     backend: Box<dyn Backend>,
     /// The store's path (`None` for stdin, which cannot be written).
     path: Option<PathBuf>,
@@ -140,6 +143,7 @@ impl Store {
             origin,
             area,
             notes: note.into_iter().collect(),
+            damage: backend.damage(),
             backend,
             path,
             guard: None,

@@ -239,3 +239,85 @@ fn a_current_file_naming_a_missing_manifest_is_exit_3_naming_it() {
     fs::write(db.join("CURRENT"), "MANIFEST-000999\n").unwrap();
     every_command_refuses(&env, &db, &db.join("CURRENT"), "which does not exist");
 }
+
+/// A profile whose data is only in the write-ahead log (as a browser leaves it until its
+/// first compaction).
+fn log_profile(env: &TestEnv) -> PathBuf {
+    let dir = env.path("leveldb");
+    let mut db = DB::open(
+        &dir,
+        Options {
+            create_if_missing: true,
+            ..Options::default()
+        },
+    )
+    .expect("create");
+    let example = local_storage(&repo().join("fixtures/example/store.json"));
+    for (k, v) in &example {
+        let key = [
+            b"_".as_slice(),
+            ORIGIN.as_bytes(),
+            b"\0",
+            &encoding::encode(&k.as_str().into()),
+        ]
+        .concat();
+        db.put(&key, &encoding::encode(&v.as_str().into())).unwrap();
+    }
+    db.flush().unwrap();
+    // Dropped without closing: nothing is compacted into a table.
+    std::mem::forget(db);
+    assert!(tables(&dir).is_empty());
+    dir
+}
+
+#[test]
+fn a_corrupt_log_record_is_a_finding_a_warning_and_stops_writes() {
+    let env = TestEnv::new();
+    let db = log_profile(&env);
+    let log = fs::read_dir(&db)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "log"))
+        .expect("a log");
+    let len = fs::metadata(&log).unwrap().len() as usize;
+    flip_byte(&log, len / 2);
+    let s = db.display().to_string();
+    let before = env.snapshot();
+    let (code, _, err) = run(["list", "--store", &s]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning") && err.contains("fail") && err.contains("checksum"),
+        "{err}"
+    );
+    let (code, out, _) = run(["validate", "--store", &s, "--json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"storage-log-corrupt"), "{codes:?}");
+    let (_, out, _) = run(["inspect", "--store", &s, "--json"]);
+    assert!(out.contains("storage-log-corrupt"));
+    let (code, _, err) = run([
+        "remove",
+        "3bdbb806-03b6-49cf-8058-085626ab2fdc",
+        "--store",
+        &s,
+        "--origin",
+        ORIGIN,
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains(&log.display().to_string()) && err.contains("export"),
+        "{err}"
+    );
+    assert!(env.snapshot() == before, "a refused write changed files");
+    // What can be read can be kept.
+    let out = env.path("kept.json");
+    let (code, _, err) = run(["export", "--store", &s, "-o", &out.display().to_string()]);
+    assert_eq!(code, 0, "{err}");
+}

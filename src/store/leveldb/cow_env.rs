@@ -82,6 +82,17 @@ pub struct ReadFault {
 #[derive(Clone, Default)]
 pub struct ReadFaults(Rc<RefCell<Vec<ReadFault>>>);
 
+/// Damaged write-ahead logs met while opening: (file name, damage). The library reads on
+/// past them, so they are not read errors; the store reports them and refuses to write.
+#[derive(Clone, Default)]
+pub struct LogDamages(Rc<RefCell<Vec<(String, super::logcheck::LogDamage)>>>);
+
+impl LogDamages {
+    pub fn list(&self) -> Vec<(String, super::logcheck::LogDamage)> {
+        self.0.borrow().clone()
+    }
+}
+
 impl ReadFaults {
     fn push(&self, file: &str, problem: String, missing: bool) {
         let mut faults = self.0.borrow_mut();
@@ -205,6 +216,7 @@ pub struct CowEnv {
     dir: PathBuf,
     overlay: Rc<RefCell<Overlay>>,
     faults: ReadFaults,
+    logs: LogDamages,
 }
 
 fn name_of(p: &Path) -> Result<String> {
@@ -220,7 +232,13 @@ impl CowEnv {
             dir: dir.to_path_buf(),
             overlay: Rc::default(),
             faults: ReadFaults::default(),
+            logs: LogDamages::default(),
         }
+    }
+
+    /// The damaged logs this environment's opens met.
+    pub fn log_damages(&self) -> LogDamages {
+        self.logs.clone()
     }
 
     /// What the library wrote to its info log (`LOG`, kept in memory): it names the files
@@ -276,6 +294,17 @@ impl Env for CowEnv {
         }
         if ov.hidden.contains(&name) {
             return Err(not_found(&name));
+        }
+        if name.ends_with(".log") {
+            // Read once, checked, then handed over from memory.
+            let bytes = std::fs::read(self.original(&name))?;
+            if let Some(damage) = super::logcheck::check(&bytes) {
+                let mut logs = self.logs.0.borrow_mut();
+                if !logs.iter().any(|(n, _)| *n == name) {
+                    logs.push((name.clone(), damage));
+                }
+            }
+            return Ok(Box::new(io::Cursor::new(bytes)));
         }
         Ok(Box::new(File::open(self.original(&name))?))
     }

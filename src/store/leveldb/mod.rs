@@ -8,6 +8,7 @@
 
 mod cow_env;
 pub mod encoding;
+mod logcheck;
 pub mod meta;
 mod write;
 
@@ -18,9 +19,9 @@ use rusty_leveldb::{DB, LdbIterator, Options, StatusCode};
 
 use crate::error::MeshError;
 use crate::js::JsString;
-use crate::store::{Area, OriginInfo, entry_bytes};
+use crate::store::{Area, OriginInfo, StorageDamage, entry_bytes};
 
-pub use cow_env::{CowEnv, ReadFault, ReadFaults};
+pub use cow_env::{CowEnv, LogDamages, ReadFault, ReadFaults};
 
 /// Where a browser keeps the database, relative to what `--store` names.
 pub fn resolve_dir(given: &Path, profile: Option<&str>) -> Option<PathBuf> {
@@ -46,6 +47,7 @@ pub struct ReadDb {
     dir: PathBuf,
     db: DB,
     faults: ReadFaults,
+    logs: LogDamages,
 }
 
 impl ReadDb {
@@ -60,7 +62,7 @@ impl ReadDb {
         let (mut last, mut last_log, mut last_fault) = (None, String::new(), None);
         for attempt in 0..5 {
             let env = CowEnv::new(&dir);
-            let (faults, log) = (env.faults(), env.clone());
+            let (faults, logs, log) = (env.faults(), env.log_damages(), env.clone());
             let opts = Options {
                 env: std::rc::Rc::new(Box::new(env)),
                 create_if_missing: false,
@@ -68,7 +70,14 @@ impl ReadDb {
             };
             let opened = crate::error::guard_leveldb(&dir, || Ok(DB::open(&dir, opts)))?;
             match opened {
-                Ok(db) => return Ok(ReadDb { dir, db, faults }),
+                Ok(db) => {
+                    return Ok(ReadDb {
+                        dir,
+                        db,
+                        faults,
+                        logs,
+                    });
+                }
                 Err(e)
                     if matches!(
                         e.code,
@@ -108,6 +117,23 @@ impl ReadDb {
         let out = crate::error::guard_leveldb(&self.dir, || read(db));
         self.check()?;
         out
+    }
+
+    /// Damaged write-ahead logs: what the browser sees may differ from what was read.
+    pub fn damage(&self) -> Vec<StorageDamage> {
+        self.logs
+            .list()
+            .into_iter()
+            .map(|(file, d)| StorageDamage {
+                file: self.dir.join(file).display().to_string(),
+                problem: format!(
+                    "{} in the write-ahead log {} their checksum (the first at offset {}): LevelDB skips them, so the browser will not see those changes, and meshpeers may not see the same store as the browser",
+                    crate::words::count(d.bad_records, "record"),
+                    crate::words::plural(d.bad_records, "fails", "fail"),
+                    d.first_offset
+                ),
+            })
+            .collect()
     }
 
     /// The database itself, for reads that need two at once; call `check` afterwards.
@@ -412,12 +438,24 @@ impl crate::store::Backend for LevelDbStore {
         }
     }
 
+    fn damage(&self) -> Vec<StorageDamage> {
+        self.db.damage()
+    }
+
     fn save(
         &mut self,
         origin: Option<&str>,
         changes: &crate::store::ChangeSet,
         opts: &crate::store::SaveOptions,
     ) -> Result<Option<PathBuf>> {
+        if let Some(d) = self.db.damage().first() {
+            return Err(MeshError::invalid_hint(
+                &d.file,
+                format!("{}; nothing was written", d.problem),
+                "keep what can be read first (`meshpeers export -o FILE`); let the browser open the profile, or restore it from a backup, before writing to it",
+            )
+            .into());
+        }
         let Some(origin) = origin else {
             return Err(MeshError::usage_hint(
                 format!("{}: no origin chosen to write to", self.dir.display()),
