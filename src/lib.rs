@@ -10,6 +10,8 @@ pub mod cli;
 pub mod commands;
 pub mod crypto;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod js;
 pub mod peers;
 pub mod store;

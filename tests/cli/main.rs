@@ -10,6 +10,7 @@ mod disk_full;
 mod docs;
 mod export;
 mod fixtures;
+mod fuzz_corpus;
 mod hostile;
 mod js_semantics;
 mod leveldb;

@@ -221,6 +221,36 @@ fn vanished(err: &anyhow::Error) -> bool {
         .is_some_and(|c| c.to_string() == "vanished")
 }
 
+/// Checks a write-ahead log (for the fuzz targets).
+pub fn check_log(bytes: &[u8]) -> Option<(usize, usize)> {
+    logcheck::check(bytes).map(|d| (d.bad_records, d.first_offset))
+}
+
+/// Writes a one-table profile into `dir` whose table's bytes are `table` (for the fuzz
+/// targets): a real database is made, then its table file is replaced.
+pub fn write_fuzz_profile(dir: &Path, table: &[u8]) -> Result<()> {
+    let mut db = DB::open(
+        dir,
+        Options {
+            create_if_missing: true,
+            ..Options::default()
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{}", e.err))?;
+    db.put(b"_http://h\0\x01mesh:peers:index", b"\x01[\"a\"]")
+        .and_then(|()| db.put(b"_http://h\0\x01mesh:peer:a", b"\x01{\"peerId\":\"a\"}"))
+        .and_then(|()| db.compact_range(b"\x00", b"\xff"))
+        .map_err(|e| anyhow::anyhow!("{}", e.err))?;
+    drop(db);
+    let table_file = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "ldb"))
+        .context("the profile has a table")?;
+    std::fs::write(table_file, table)?;
+    Ok(())
+}
+
 /// The data-key prefix of an origin: `_<origin>\0`.
 pub fn origin_prefix(origin: &str) -> Vec<u8> {
     let mut p = Vec::with_capacity(origin.len() + 2);

@@ -1,0 +1,5 @@
+//! Fuzzes `meshpeers::fuzzing::leveldb_log` (see that module): any input must be handled without a
+//! panic, a hang or unbounded memory. `cargo +nightly fuzz run leveldb_log`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| meshpeers::fuzzing::leveldb_log(data));
