@@ -27,11 +27,15 @@ enum Repr {
 
 impl JsString {
     /// Builds from WTF-8 bytes, as serde_json produces them for string literals that contain
-    /// lone surrogate escapes.
+    /// lone surrogate escapes. Bytes that are not WTF-8 at all (which no reader of meshpeers
+    /// produces) are decoded lossily rather than trusted.
     pub fn from_wtf8(bytes: Vec<u8>) -> Self {
         match String::from_utf8(bytes) {
             Ok(s) => JsString(Repr::Utf8(s)),
-            Err(e) => JsString(Repr::Wtf8(e.into_bytes())),
+            Err(e) if is_wtf8(e.as_bytes()) => JsString(Repr::Wtf8(e.into_bytes())),
+            Err(e) => JsString(Repr::Utf8(
+                String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            )),
         }
     }
 
@@ -207,6 +211,44 @@ fn push_wtf8(out: &mut Vec<u8>, cp: u32) {
     }
 }
 
+/// Whether `b` is well-formed WTF-8: UTF-8 whose three-byte sequences may also encode
+/// surrogates (the code units a JavaScript string can hold alone).
+fn is_wtf8(b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < b.len() {
+        let lead = b[i];
+        let n = match lead {
+            0x00..=0x7F => 1,
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => return false,
+        };
+        let Some(seq) = b.get(i..i + n) else {
+            return false;
+        };
+        if seq[1..].iter().any(|c| c & 0xC0 != 0x80) {
+            return false;
+        }
+        let cp = seq[1..]
+            .iter()
+            .fold(u32::from(lead) & (0x7F >> n), |cp, c| {
+                (cp << 6) | u32::from(c & 0x3F)
+            });
+        let shortest = match n {
+            2 => 0x80,
+            3 => 0x800,
+            4 => 0x10000,
+            _ => 0,
+        };
+        if cp < shortest || cp > 0x10FFFF {
+            return false;
+        }
+        i += n;
+    }
+    true
+}
+
 /// Iterator over the UTF-16 code units of a WTF-8 byte string.
 pub struct Utf16Units<'a> {
     bytes: &'a [u8],
@@ -321,6 +363,15 @@ impl fmt::Debug for JsString {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_that_are_not_wtf8_are_decoded_lossily() {
+        let lone = JsString::from_utf16(&[0x61, 0xD800]);
+        assert_eq!(JsString::from_wtf8(lone.as_wtf8().to_vec()), lone);
+        let junk = JsString::from_wtf8(vec![b'a', 0xFF, 0xED, 0xA0]);
+        assert_eq!(junk.as_str(), Some("a\u{FFFD}\u{FFFD}\u{FFFD}"));
+        assert_eq!(junk.utf16_len(), 4);
+    }
 
     #[test]
     fn lone_surrogate_survives_json_round_trip() {
