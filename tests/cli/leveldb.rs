@@ -349,7 +349,7 @@ fn a_write_hard_links_the_tables_and_keeps_at_most_n_previous_directories() {
 }
 
 /// strace can inject faults here (it is installed and ptrace is allowed), or the test says so.
-fn strace() -> bool {
+pub fn strace() -> bool {
     let ok = std::process::Command::new("strace")
         .args(["-o", "/dev/null", "true"])
         .status()
