@@ -93,12 +93,15 @@ Exit status:
   2   usage error: bad arguments, or flag values the store does not fit (an unknown
       --origin, several origins holding the namespace and no --origin)
   3   invalid input: the store or an input file is not what it should be (not JSON,
-      truncated, wrong shape, a value that is not a string); nothing was changed
+      truncated, wrong shape, a value that is not a string, a damaged LevelDB table,
+      MANIFEST or log); the message names the file; nothing was changed
   4   a file could not be read or written (missing, permission denied, read-only file
       system, disk full); nothing was changed
-  5   a running browser holds the profile; close the browser and try again
+  5   a running browser holds the profile (close it and try again), or another meshpeers
+      kept writing the same store for more than 10 s
   6   wrong passphrase, or a secret that does not decrypt
-  70  internal error (a bug in meshpeers; please report it)
+  70  internal error (a bug in meshpeers, or a library failing on a damaged file it names;
+      please report it); nothing more was written
 
 Environment:
   MESHPEERS_STORE   the store, as --store
