@@ -326,6 +326,14 @@ impl Env for CowEnv {
         // unreadable is damage the library would otherwise skip.
         let opened = File::open(&path).and_then(|f| Ok((f.metadata()?.len() as usize, f)));
         match opened {
+            // rusty-leveldb computes the footer's offset as `size - 48` without a check.
+            Ok((size, _)) if size < FOOTER_LEN => {
+                let problem = format!(
+                    "the table is {size} bytes long, too short to hold its {FOOTER_LEN}-byte footer (truncated)"
+                );
+                self.faults.push(&name, problem.clone(), false);
+                Err(Status::new(StatusCode::Corruption, &problem))
+            }
             Ok((size, file)) => Ok(Box::new(CheckedTable {
                 file,
                 name,
