@@ -75,6 +75,10 @@ impl Backup {
     }
 
     pub fn checksum(entries: &[(JsString, JsString)]) -> String {
+        Self::checksum_of(entries.iter().map(|(k, v)| (k, v)))
+    }
+
+    fn checksum_of<'e>(entries: impl Iterator<Item = (&'e JsString, &'e JsString)>) -> String {
         let mut h = Sha256::new();
         let mut line = String::new();
         for (k, v) in entries {
@@ -89,45 +93,44 @@ impl Backup {
     }
 
     pub fn render(&self) -> String {
-        let s = |v: &str| JsString::from(v).to_json();
-        let mut out = String::with_capacity(
-            self.entries
-                .iter()
-                .map(|(k, v)| k.as_wtf8().len() + v.as_wtf8().len() + 16)
-                .sum::<usize>()
-                + 512,
-        );
-        out.push_str("{\n");
-        out.push_str(&format!("  \"format\": {},\n", s(FORMAT)));
-        out.push_str(&format!("  \"version\": {VERSION},\n"));
-        out.push_str(&format!("  \"createdAt\": {},\n", s(&self.created_at)));
-        let origin = self.origin.as_deref().map_or("null".into(), s);
-        out.push_str(&format!("  \"origin\": {origin},\n"));
-        out.push_str(&format!("  \"prefix\": {},\n", s(&self.prefix)));
-        out.push_str(&format!("  \"source\": {},\n", s(&self.source)));
-        out.push_str(&format!("  \"command\": {},\n", s(&self.command)));
-        if self.redacted {
-            out.push_str("  \"redacted\": true,\n");
+        let mut out = Vec::new();
+        self.header()
+            .write_to(self.entries.iter().map(|(k, v)| (k, v)), &mut out)
+            .expect("writing to memory");
+        String::from_utf8(out).expect("rendered from strings")
+    }
+
+    fn header(&self) -> Header<'_> {
+        Header {
+            created_at: &self.created_at,
+            origin: self.origin.as_deref(),
+            prefix: &self.prefix,
+            source: &self.source,
+            command: &self.command,
+            redacted: self.redacted,
         }
-        out.push_str(&format!("  \"keys\": {},\n", self.entries.len()));
-        out.push_str(&format!(
-            "  \"checksum\": {},\n",
-            s(&Self::checksum(&self.entries))
-        ));
-        out.push_str("  \"entries\": [");
-        for (i, (k, v)) in self.entries.iter().enumerate() {
-            out.push_str(if i == 0 { "\n    [" } else { ",\n    [" });
-            k.write_json(&mut out, false);
-            out.push_str(", ");
-            v.write_json(&mut out, false);
-            out.push(']');
-        }
-        out.push_str(if self.entries.is_empty() {
-            "]\n}\n"
-        } else {
-            "\n  ]\n}\n"
-        });
-        out
+    }
+
+    /// Writes a backup of the namespace of `area` to `out` straight from the map (a big store
+    /// is not copied first).
+    pub fn write_namespace(
+        area: &Area,
+        prefix: &str,
+        origin: Option<&str>,
+        source: &str,
+        command: &str,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let created_at = crate::time::iso(crate::time::now_ms());
+        let header = Header {
+            created_at: &created_at,
+            origin,
+            prefix,
+            source,
+            command,
+            redacted: false,
+        };
+        header.write_to(area.iter().filter(|(k, _)| k.starts_with(prefix)), out)
     }
 
     /// Reads a backup, refusing an unknown format version or a checksum that does not match.
@@ -207,6 +210,55 @@ impl Backup {
     }
 }
 
+/// Everything of a backup but its entries.
+struct Header<'a> {
+    created_at: &'a str,
+    origin: Option<&'a str>,
+    prefix: &'a str,
+    source: &'a str,
+    command: &'a str,
+    redacted: bool,
+}
+
+impl Header<'_> {
+    fn write_to<'e, I>(&self, entries: I, out: &mut dyn std::io::Write) -> std::io::Result<()>
+    where
+        I: Iterator<Item = (&'e JsString, &'e JsString)> + Clone,
+    {
+        let s = |v: &str| JsString::from(v).to_json();
+        let count = entries.clone().count();
+        let origin = self.origin.map_or("null".into(), s);
+        write!(
+            out,
+            "{{\n  \"format\": {},\n  \"version\": {VERSION},\n  \"createdAt\": {},\n  \"origin\": {origin},\n  \"prefix\": {},\n  \"source\": {},\n  \"command\": {},\n",
+            s(FORMAT),
+            s(self.created_at),
+            s(self.prefix),
+            s(self.source),
+            s(self.command)
+        )?;
+        if self.redacted {
+            out.write_all(b"  \"redacted\": true,\n")?;
+        }
+        write!(
+            out,
+            "  \"keys\": {count},\n  \"checksum\": {},\n  \"entries\": [",
+            s(&Backup::checksum_of(entries.clone()))
+        )?;
+        let mut line = String::new();
+        for (i, (k, v)) in entries.enumerate() {
+            line.clear();
+            line.push_str(if i == 0 { "\n    [" } else { ",\n    [" });
+            k.write_json(&mut line, false);
+            line.push_str(", ");
+            v.write_json(&mut line, false);
+            line.push(']');
+            out.write_all(line.as_bytes())?;
+        }
+        out.write_all(if count == 0 { b"]\n}\n" } else { b"\n  ]\n}\n" })
+    }
+}
+
 /// Where a side file (a namespace backup, a quarantine, an export) goes.
 #[derive(Debug, Clone)]
 pub enum Destination {
@@ -237,6 +289,14 @@ impl Destination {
 /// file; when the name is taken, a `Beside` destination takes the next number. On any
 /// failure nothing is left behind.
 pub fn write_new(dest: &Destination, text: &str) -> Result<PathBuf> {
+    write_new_with(dest, &mut |out| out.write_all(text.as_bytes()))
+}
+
+/// `write_new` with the content written by `content` (through a buffer).
+pub fn write_new_with(
+    dest: &Destination,
+    content: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<PathBuf> {
     let (dir, names): (PathBuf, Box<dyn Fn(u32) -> PathBuf>) = match dest {
         Destination::Exact(p) => {
             let p = p.clone();
@@ -275,9 +335,13 @@ pub fn write_new(dest: &Destination, text: &str) -> Result<PathBuf> {
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(|e| fail(e, &first))?;
-    tmp.write_all(text.as_bytes())
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| fail(e, &first))?;
+    {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        content(&mut out)
+            .and_then(|()| out.flush())
+            .map_err(|e| fail(e, &first))?;
+    }
+    tmp.as_file().sync_all().map_err(|e| fail(e, &first))?;
     let mut n = 1;
     let path = loop {
         let path = names(n);

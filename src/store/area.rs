@@ -59,6 +59,27 @@ impl ChangeSet {
         self
     }
 
+    /// Applies the changes to `area` itself, in the order `applied_to` gives, without a copy.
+    pub fn apply_in_place(&self, area: &mut Area) {
+        let mut deletes = false;
+        for (k, v) in self.iter() {
+            match (v, area.get_mut(k)) {
+                (Some(v), Some(old)) => *old = v.clone(),
+                (None, Some(_)) => deletes = true,
+                _ => {}
+            }
+        }
+        if deletes {
+            // One pass keeps the order (removing one by one would shift the map each time).
+            area.retain(|k, _| !matches!(self.get(k), Some(None)));
+        }
+        for (k, v) in self.iter() {
+            if let (Some(v), false) = (v, area.contains_key(k)) {
+                area.insert(k.clone(), v.clone());
+            }
+        }
+    }
+
     /// `area` with the changes applied: existing keys keep their place, new keys go last.
     pub fn applied_to(&self, area: &Area) -> Area {
         let mut out: Area = area
@@ -98,5 +119,8 @@ mod tests {
         let out = cs.applied_to(&area);
         let flat: Vec<_> = out.iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(flat, ["b=two", "c=3", "d=4"]);
+        let mut in_place = area.clone();
+        cs.apply_in_place(&mut in_place);
+        assert_eq!(in_place, out);
     }
 }

@@ -11,6 +11,16 @@ use anyhow::{Context, Result};
 /// Replaces `path` with `bytes`. The file keeps its permission bits and (where allowed) its
 /// owner; a symlink is followed so the link stays a link. A new file gets `new_mode`.
 pub fn replace_file(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
+    replace_file_with(path, new_mode, &mut |w| w.write_all(bytes))
+}
+
+/// `replace_file` with the new content written by `write` (through a buffer), so a large
+/// store need not be built in memory first.
+pub fn replace_file_with(
+    path: &Path,
+    new_mode: u32,
+    write_content: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let target = match fs::canonicalize(path) {
         Ok(p) => p,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => path.to_path_buf(),
@@ -32,7 +42,7 @@ pub fn replace_file(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
                 target.display()
             )
         })?;
-    let write = |tmp: &mut tempfile::NamedTempFile| -> std::io::Result<()> {
+    let mut write = |tmp: &mut tempfile::NamedTempFile| -> std::io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let mode = old.as_ref().map_or(new_mode, |m| m.mode() & 0o7777);
         tmp.as_file()
@@ -41,7 +51,10 @@ pub fn replace_file(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
             // Keeping the owner only works for root or the owner itself; either way is fine.
             let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(m.uid()), Some(m.gid()));
         }
-        tmp.write_all(bytes)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        write_content(&mut out)?;
+        out.flush()?;
+        drop(out);
         tmp.as_file().sync_all()
     };
     write(&mut tmp).with_context(|| format!("cannot write {}", target.display()))?;

@@ -2,6 +2,7 @@
 //! (pretty or not). Saving splices changed entries into the original text, so untouched entries
 //! keep their exact bytes and the file keeps its formatting.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::jsontext::{self, Layout, MemberSpan, Style};
-use super::{Area, Backend, BackendKind, ChangeSet, OriginInfo, atomic};
+use super::{Area, Backend, BackendKind, ChangeSet, OriginInfo, atomic, read_back};
 use crate::error::MeshError;
 use crate::js::JsString;
 
@@ -38,14 +39,34 @@ impl FlatDump {
         text: String,
         members: &[MemberSpan],
     ) -> Result<FlatDump> {
-        let mut area = Area::with_capacity(members.len());
+        Self::parse_text(location, path, text, members, true)
+    }
+
+    /// Parses the text; the values are decoded into the area only with `with_area` (a file
+    /// meshpeers has just written needs only its index).
+    fn parse_text(
+        location: &str,
+        path: Option<PathBuf>,
+        text: String,
+        members: &[MemberSpan],
+        with_area: bool,
+    ) -> Result<FlatDump> {
+        let mut area = Area::with_capacity(if with_area { members.len() } else { 0 });
+        let mut index: std::collections::HashMap<JsString, usize> =
+            std::collections::HashMap::new();
         let mut entries: Vec<FlatEntry> = Vec::with_capacity(members.len());
         for (key_span, value_span) in members.iter().cloned() {
             let (raw_key, raw_value) = (&text[key_span.clone()], &text[value_span.clone()]);
             let key = jsontext::decode_string(raw_key).ok_or_else(|| {
                 MeshError::invalid(location, format!("key {raw_key} cannot be decoded"))
             })?;
-            let Some(value) = jsontext::decode_string(raw_value) else {
+            let value = if with_area {
+                jsontext::decode_string(raw_value)
+            } else {
+                // Only its kind matters here; the text was written by meshpeers.
+                raw_value.starts_with('"').then(|| JsString::from(""))
+            };
+            let Some(value) = value else {
                 return Err(MeshError::invalid(
                     location,
                     format!(
@@ -56,14 +77,19 @@ impl FlatDump {
                 )
                 .into());
             };
-            match area.get_index_of(&key) {
-                Some(i) => {
+            match index.get(&key) {
+                Some(&i) => {
                     entries[i].key_span = key_span;
                     entries[i].value_span = value_span;
-                    area[i] = value;
+                    if with_area {
+                        area[i] = value;
+                    }
                 }
                 None => {
-                    area.insert(key.clone(), value);
+                    index.insert(key.clone(), entries.len());
+                    if with_area {
+                        area.insert(key.clone(), value);
+                    }
                     entries.push(FlatEntry {
                         key,
                         key_span,
@@ -82,42 +108,49 @@ impl FlatDump {
             entries,
             layout,
             style,
-            area: Some(area),
+            area: with_area.then_some(area),
         })
     }
 
-    /// The whole file with `changes` applied.
-    fn render(&self, changes: &ChangeSet) -> String {
+    /// The whole file with `changes` applied, written to `out`.
+    fn render_to(&self, changes: &ChangeSet, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         let t = &self.text;
         let mut items = Vec::with_capacity(self.entries.len() + changes.len());
         let mut seen = HashSet::with_capacity(self.entries.len());
         for e in &self.entries {
             seen.insert(&e.key);
             match changes.get(&e.key) {
-                None => items.push(t[e.key_span.start..e.value_span.end].to_owned()),
+                // Untouched entries are borrowed, not copied: a big store is held once.
+                None => items.push(Cow::Borrowed(&t[e.key_span.start..e.value_span.end])),
                 Some(None) => {}
-                Some(Some(v)) => items.push(format!(
+                Some(Some(v)) => items.push(Cow::Owned(format!(
                     "{}{}",
                     &t[e.key_span.start..e.value_span.start],
                     self.style.encode(v)
-                )),
+                ))),
             }
         }
         for (k, v) in changes.iter() {
             if let (Some(v), false) = (v, seen.contains(k)) {
-                items.push(
+                items.push(Cow::Owned(
                     self.style
                         .member(&self.style.encode(k), &self.style.encode(v)),
-                );
+                ));
             }
         }
         let c = container_span(t);
-        format!(
-            "{}{}{}",
-            &t[..c.start],
-            self.layout.render('{', &items, '}'),
-            &t[c.end..]
-        )
+        out.write_all(t[..c.start].as_bytes())?;
+        self.layout.render_to('{', &items, '}', out)?;
+        out.write_all(t[c.end..].as_bytes())
+    }
+
+    /// The whole file with `changes` applied.
+    #[cfg(test)]
+    fn render(&self, changes: &ChangeSet) -> String {
+        let mut out = Vec::new();
+        self.render_to(changes, &mut out)
+            .expect("writing to memory");
+        String::from_utf8(out).expect("rendered from text")
     }
 }
 
@@ -160,13 +193,34 @@ impl Backend for FlatDump {
         let Some(path) = &self.path else {
             return Err(MeshError::usage("a store read from stdin cannot be written").into());
         };
-        let new_text = self.render(changes);
-        atomic::replace_file(path, new_text.as_bytes(), 0o600)?;
+        let path = path.clone();
+        // Streamed to the file: a big store is not built a second time in memory.
+        atomic::replace_file_with(&path, 0o600, &mut |out| self.render_to(changes, out))?;
+        // Read back from disk for the new index (and for `verify`), the old text freed first.
+        self.text = String::new();
+        self.entries = Vec::new();
+        let new_text = read_back(&path)?;
         let members = jsontext::member_spans(&new_text)?;
-        let mut reparsed = FlatDump::parse(&self.location, self.path.clone(), new_text, &members)?;
-        reparsed.area = None;
-        *self = reparsed;
+        *self = FlatDump::parse_text(&self.location, Some(path), new_text, &members, false)?;
         Ok(None)
+    }
+
+    fn verify(&mut self, _origin: Option<&str>, expected: &Area) -> Result<()> {
+        // `save` read the file back from disk into `text`; check it entry by entry, so no
+        // second copy of the store is held.
+        let t = &self.text;
+        let same = self.entries.len() == expected.len()
+            && self.entries.iter().all(|e| {
+                jsontext::decode_string(&t[e.value_span.clone()])
+                    .is_some_and(|v| expected.get(&e.key) == Some(&v))
+            });
+        if !same {
+            anyhow::bail!(
+                "{}: after saving, the file does not hold what was written (a bug in meshpeers)",
+                self.location
+            );
+        }
+        Ok(())
     }
 }
 

@@ -224,9 +224,33 @@ impl Layout {
         }
     }
 
-    pub fn render(&self, open: char, items: &[String], close: char) -> String {
-        let len: usize =
-            items.iter().map(String::len).sum::<usize>() + items.len() * self.between.len();
+    /// `render` written piece by piece to `out` (a store is not built a second time in
+    /// memory).
+    pub fn render_to<S: AsRef<str>>(
+        &self,
+        open: char,
+        items: &[S],
+        close: char,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let mut buf = [0u8; 4];
+        out.write_all(open.encode_utf8(&mut buf).as_bytes())?;
+        if !items.is_empty() {
+            out.write_all(self.open.as_bytes())?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(self.between.as_bytes())?;
+                }
+                out.write_all(item.as_ref().as_bytes())?;
+            }
+            out.write_all(self.close.as_bytes())?;
+        }
+        out.write_all(close.encode_utf8(&mut buf).as_bytes())
+    }
+
+    pub fn render<S: AsRef<str>>(&self, open: char, items: &[S], close: char) -> String {
+        let len: usize = items.iter().map(|i| i.as_ref().len()).sum::<usize>()
+            + items.len() * self.between.len();
         let mut out = String::with_capacity(len + self.open.len() + self.close.len() + 2);
         out.push(open);
         if !items.is_empty() {
@@ -235,7 +259,7 @@ impl Layout {
                 if i > 0 {
                     out.push_str(&self.between);
                 }
-                out.push_str(item);
+                out.push_str(item.as_ref());
             }
             out.push_str(&self.close);
         }

@@ -100,6 +100,18 @@ pub trait Backend {
         changes: &ChangeSet,
         opts: &SaveOptions,
     ) -> Result<Option<PathBuf>>;
+    /// Reads back what the last save wrote and checks that `origin` holds exactly `expected`
+    /// (without holding a second copy of a large store).
+    fn verify(&mut self, origin: Option<&str>, expected: &Area) -> Result<()>;
+}
+
+/// The text of a store file a save just wrote, read back from disk.
+fn read_back(path: &std::path::Path) -> Result<String> {
+    use anyhow::Context;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read back {}", path.display()))?;
+    jsontext::into_text(bytes)
+        .map_err(|p| crate::error::MeshError::invalid(path.display(), p).into())
 }
 
 /// Damage in a store's files that a read works around (and reports) but a write refuses.

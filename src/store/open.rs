@@ -209,8 +209,13 @@ impl Store {
         let kept = self.backend.save(self.origin.as_deref(), changes, opts)?;
         // The lock stays with the replaced file; this store is written.
         self.guard = None;
-        self.area = changes.applied_to(&self.area);
+        changes.apply_in_place(&mut self.area);
         Ok(kept)
+    }
+
+    /// Reads back what the last save wrote: the origin holds exactly `self.area`.
+    pub fn verify(&mut self) -> Result<()> {
+        self.backend.verify(self.origin.as_deref(), &self.area)
     }
 }
 

@@ -2,6 +2,7 @@
 //! value}]}]}`. Only the chosen origin's `localStorage` array is ever re-rendered; cookies, other
 //! origins and any other member are copied byte for byte.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::jsontext::{self, Layout, MemberSpan, Style};
-use super::{Area, Backend, BackendKind, ChangeSet, OriginInfo, atomic, entry_bytes};
+use super::{Area, Backend, BackendKind, ChangeSet, OriginInfo, atomic, entry_bytes, read_back};
 use crate::error::MeshError;
 use crate::js::JsString;
 
@@ -93,14 +94,16 @@ impl PlaywrightState {
                 for e in &o.entries {
                     seen.insert(&e.key);
                     match changes.get(&e.key) {
-                        None => items.push(t[e.span.clone()].to_owned()),
+                        None => items.push(Cow::Borrowed(&t[e.span.clone()])),
                         Some(None) => {}
-                        Some(Some(v)) => items.push(self.entry_object(&elem_base, &e.key, v)),
+                        Some(Some(v)) => {
+                            items.push(Cow::Owned(self.entry_object(&elem_base, &e.key, v)))
+                        }
                     }
                 }
                 for (k, v) in changes.iter() {
                     if let (Some(v), false) = (v, seen.contains(k)) {
-                        items.push(self.entry_object(&elem_base, k, v));
+                        items.push(Cow::Owned(self.entry_object(&elem_base, k, v)));
                     }
                 }
                 let spans: Vec<_> = o.entries.iter().map(|e| e.span.clone()).collect();
@@ -299,8 +302,15 @@ impl Backend for PlaywrightState {
         let Some(path) = &self.path else {
             return Err(MeshError::usage("a store read from stdin cannot be written").into());
         };
+        let path = path.clone();
         let new_text = self.render(origin, changes)?;
-        atomic::replace_file(path, new_text.as_bytes(), 0o600)?;
+        atomic::replace_file(&path, new_text.as_bytes(), 0o600)?;
+        // Read back from disk for the new index (and for `verify`), the old texts freed
+        // first.
+        drop(new_text);
+        self.text = String::new();
+        self.origins = Vec::new();
+        let new_text = read_back(&path)?;
         let members = jsontext::member_spans(&new_text)?;
         let mut reparsed =
             PlaywrightState::parse(&self.location, self.path.clone(), new_text, &members)?;
@@ -309,6 +319,32 @@ impl Backend for PlaywrightState {
         }
         *self = reparsed;
         Ok(None)
+    }
+
+    fn verify(&mut self, origin: Option<&str>, expected: &Area) -> Result<()> {
+        // `save` read the file back from disk into `text`.
+        let (Some(_), Some(origin)) = (&self.path, origin) else {
+            return Ok(());
+        };
+        let t = &self.text;
+        let same = match self.origins.iter().find(|o| o.name == origin) {
+            None => expected.is_empty(),
+            // Entry by entry, so no second copy of the origin is held.
+            Some(o) => {
+                o.entries.len() == expected.len()
+                    && o.entries.iter().all(|e| {
+                        parse_entry(&t[e.span.clone()])
+                            .is_ok_and(|(k, v)| k == e.key && expected.get(&k) == Some(&v))
+                    })
+            }
+        };
+        if !same {
+            anyhow::bail!(
+                "{}: after saving, the file does not hold what was written for {origin} (a bug in meshpeers)",
+                self.location
+            );
+        }
+        Ok(())
     }
 }
 

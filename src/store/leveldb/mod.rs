@@ -472,6 +472,20 @@ impl crate::store::Backend for LevelDbStore {
         self.db.damage()
     }
 
+    fn verify(&mut self, origin: Option<&str>, expected: &Area) -> Result<()> {
+        let Some(origin) = origin else {
+            return Ok(());
+        };
+        let mut db = ReadDb::open(&self.dir)?;
+        if db.read(|db| load_origin(db, origin))? != *expected {
+            anyhow::bail!(
+                "{}: after saving, {origin} does not hold what was written (a bug in meshpeers, or a browser wrote to the profile at the same time)",
+                self.dir.display()
+            );
+        }
+        Ok(())
+    }
+
     fn save(
         &mut self,
         origin: Option<&str>,
