@@ -57,6 +57,36 @@ fn measure(args: &[&OsStr], runs: usize) -> (Duration, Duration, i64) {
     (times[runs / 2], times[0], peak)
 }
 
+/// `measure` for a command that changes the store: each run starts from a fresh copy of
+/// `template` (the copy is not timed) and writes its namespace backup into `scratch`.
+fn measure_write(template: &Path, scratch: &Path, cmd: &[&str], runs: usize) -> (Duration, Duration, i64) {
+    let bin = OsStr::new(env!("CARGO_BIN_EXE_meshpeers"));
+    let work = scratch.join("work.json");
+    let mut times = Vec::with_capacity(runs);
+    let mut peak = 0;
+    for i in 0..=runs {
+        std::fs::copy(template, &work).expect("copy store");
+        let backup = scratch.join(format!("backup-{i}.json"));
+        let mut args: Vec<&OsStr> = cmd.iter().map(OsStr::new).collect();
+        args.extend([
+            OsStr::new("--store"),
+            work.as_os_str(),
+            OsStr::new("--backup"),
+            backup.as_os_str(),
+            OsStr::new("--now"),
+            OsStr::new(NOW),
+        ]);
+        let (t, rss) = run_once(bin, &args);
+        let _ = std::fs::remove_file(&backup);
+        if i > 0 {
+            times.push(t);
+            peak = peak.max(rss);
+        }
+    }
+    times.sort();
+    (times[runs / 2], times[0], peak)
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
@@ -158,6 +188,18 @@ fn generate_profile(others: usize, user_data_dir: &Path) {
         .expect("write profile");
 }
 
+/// The generator's first peer id (seed 7): the peer the profile write benchmark removes.
+const FIRST_PEER: &str = "dd57cf6b-66c0-4561-9d19-08e934fef13f";
+
+/// Free bytes on the file system holding `dir`.
+fn free_bytes(dir: &Path) -> u64 {
+    let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid path and an out-parameter statvfs.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut st) }, 0);
+    st.f_bavail as u64 * st.f_frsize as u64
+}
+
 fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|rd| {
@@ -242,6 +284,47 @@ fn profiles(me: &Path, dir: &Path) {
                 rss as f64 / 1024.0
             );
         }
+        // A one-peer remove, each run on a fresh hard-linked copy of the user-data dir.
+        let bin = OsStr::new(env!("CARGO_BIN_EXE_meshpeers"));
+        let (mut times, mut peak, mut new_bytes) = (Vec::new(), 0, 0u64);
+        for i in 0..=11 {
+            let work = dir.join(format!("write-{others}-{i}"));
+            let ok = Command::new("cp")
+                .arg("-al")
+                .arg(&udd)
+                .arg(&work)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "cp -al");
+            let free_before = free_bytes(dir);
+            let args = [
+                OsStr::new("remove"),
+                OsStr::new(FIRST_PEER),
+                OsStr::new("--store"),
+                work.as_os_str(),
+                OsStr::new("--origin"),
+                OsStr::new(APP_ORIGIN),
+                OsStr::new("--no-backup"),
+            ];
+            let (t, rss) = run_once(bin, &args);
+            let used = free_before.saturating_sub(free_bytes(dir));
+            let _ = std::fs::remove_dir_all(&work);
+            if i > 0 {
+                times.push(t);
+                peak = peak.max(rss);
+                new_bytes = new_bytes.max(used);
+            }
+        }
+        times.sort();
+        println!(
+            "| {label} ({tables} tables) | {} | {:.1} MB | `remove ID --origin …` (new disk ≤ {:.1} MB) | {} | {} | {:.1} MiB |",
+            others + 1,
+            size as f64 / 1e6,
+            new_bytes as f64 / 1e6,
+            ms(times[times.len() / 2]),
+            ms(times[0]),
+            peak as f64 / 1024.0
+        );
     }
 }
 
@@ -316,6 +399,32 @@ fn main() {
                 "| {peers} | {:.1} MB | `{}` | {} | {} | {:.1} MiB | {:.2}× |",
                 size as f64 / 1e6,
                 cmd.join(" "),
+                ms(median),
+                ms(min),
+                rss_kib as f64 / 1024.0,
+                ((rss_kib - baseline).max(0) * 1024) as f64 / size as f64
+            );
+        }
+        // Writes, each with its namespace backup, from a fresh copy every run.
+        let first = {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let index: Vec<String> =
+                serde_json::from_str(v["mesh:peers:index"].as_str().unwrap()).unwrap();
+            index[0].clone()
+        };
+        let scratch = dir.path().join("scratch");
+        std::fs::create_dir_all(&scratch).unwrap();
+        for cmd in [
+            &["remove", first.as_str()][..],
+            &["cleanup", "--strategy", "stale"][..],
+            &["repair"][..],
+        ] {
+            let (median, min, rss_kib) = measure_write(&path, &scratch, cmd, runs);
+            let shown = if cmd[0] == "remove" { "remove ID".to_owned() } else { cmd.join(" ") };
+            println!(
+                "| {peers} | {:.1} MB | `{shown}` (with backup) | {} | {} | {:.1} MiB | {:.2}× |",
+                size as f64 / 1e6,
                 ms(median),
                 ms(min),
                 rss_kib as f64 / 1024.0,

@@ -139,9 +139,9 @@ impl FlatDump {
             }
         }
         let c = container_span(t);
-        out.write_all(t[..c.start].as_bytes())?;
+        out.write_all(&t.as_bytes()[..c.start])?;
         self.layout.render_to('{', &items, '}', out)?;
-        out.write_all(t[c.end..].as_bytes())
+        out.write_all(&t.as_bytes()[c.end..])
     }
 
     /// The whole file with `changes` applied.
