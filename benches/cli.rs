@@ -59,7 +59,12 @@ fn measure(args: &[&OsStr], runs: usize) -> (Duration, Duration, i64) {
 
 /// `measure` for a command that changes the store: each run starts from a fresh copy of
 /// `template` (the copy is not timed) and writes its namespace backup into `scratch`.
-fn measure_write(template: &Path, scratch: &Path, cmd: &[&str], runs: usize) -> (Duration, Duration, i64) {
+fn measure_write(
+    template: &Path,
+    scratch: &Path,
+    cmd: &[&str],
+    runs: usize,
+) -> (Duration, Duration, i64) {
     let bin = OsStr::new(env!("CARGO_BIN_EXE_meshpeers"));
     let work = scratch.join("work.json");
     let mut times = Vec::with_capacity(runs);
@@ -421,7 +426,11 @@ fn main() {
             &["repair"][..],
         ] {
             let (median, min, rss_kib) = measure_write(&path, &scratch, cmd, runs);
-            let shown = if cmd[0] == "remove" { "remove ID".to_owned() } else { cmd.join(" ") };
+            let shown = if cmd[0] == "remove" {
+                "remove ID".to_owned()
+            } else {
+                cmd.join(" ")
+            };
             println!(
                 "| {peers} | {:.1} MB | `{shown}` (with backup) | {} | {} | {:.1} MiB | {:.2}× |",
                 size as f64 / 1e6,

@@ -325,15 +325,17 @@ impl Env for CowEnv {
         // Only the tables of the current version are opened: one that is absent or
         // unreadable is damage the library would otherwise skip.
         let opened = File::open(&path).and_then(|f| Ok((f.metadata()?.len() as usize, f)));
+        // rusty-leveldb trusts the footer and the index: their handles are checked first (a
+        // damaged size would make it allocate gigabytes, or underflow).
+        let checked = match &opened {
+            Ok((size, file)) => super::table_check::check(file, *size as u64),
+            Err(_) => Ok(()),
+        };
+        if let Err(problem) = checked {
+            self.faults.push(&name, problem.clone(), false);
+            return Err(Status::new(StatusCode::Corruption, &problem));
+        }
         match opened {
-            // rusty-leveldb computes the footer's offset as `size - 48` without a check.
-            Ok((size, _)) if size < FOOTER_LEN => {
-                let problem = format!(
-                    "the table is {size} bytes long, too short to hold its {FOOTER_LEN}-byte footer (truncated)"
-                );
-                self.faults.push(&name, problem.clone(), false);
-                Err(Status::new(StatusCode::Corruption, &problem))
-            }
             Ok((size, file)) => Ok(Box::new(CheckedTable {
                 file,
                 name,

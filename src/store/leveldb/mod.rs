@@ -10,6 +10,7 @@ mod cow_env;
 pub mod encoding;
 mod logcheck;
 pub mod meta;
+mod table_check;
 mod write;
 
 use std::path::{Path, PathBuf};
