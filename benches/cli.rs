@@ -411,12 +411,16 @@ fn main() {
             );
         }
         // Writes, each with its namespace backup, from a fresh copy every run.
+        // Asked of a child: parsing the store here would grow this process, and a child's
+        // peak RSS counts the parent's pages at spawn.
         let first = {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-            let index: Vec<String> =
-                serde_json::from_str(v["mesh:peers:index"].as_str().unwrap()).unwrap();
-            index[0].clone()
+            let out = Command::new(env!("CARGO_BIN_EXE_meshpeers"))
+                .args(["list", "--json", "--limit", "1", "--store"])
+                .arg(&path)
+                .output()
+                .expect("list");
+            let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            rows[0]["peerId"].as_str().expect("a peer").to_owned()
         };
         let scratch = dir.path().join("scratch");
         std::fs::create_dir_all(&scratch).unwrap();

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::support::{TestEnv, copy_writable, local_storage, repo, run};
 
@@ -106,7 +105,6 @@ fn sweep(backend: Backend) {
     ));
     assert_eq!(code, 0, "{err}");
     let old = local_storage(&backend.template);
-    let bin = assert_cmd::cargo::cargo_bin("meshpeers");
     let mut n = 1;
     let mut kills = 0;
     for cmd in commands(&backup) {
@@ -121,13 +119,10 @@ fn sweep(backend: Backend) {
                 let store = trial_store(&env, &backend, n);
                 n += 1;
                 let ctx = format!("{} {cmd:?} killed at {calls} #{when}", backend.name);
-                let out = Command::new("strace")
-                    .args(["-f", "-o", "/dev/null", "-e"])
-                    .arg(format!("inject={calls}:signal=KILL:when={when}"))
-                    .arg(&bin)
-                    .args(args(&cmd, &store, &backend))
-                    .output()
-                    .unwrap();
+                let out = crate::leveldb::killed_run(
+                    &format!("{calls}:when={when}"),
+                    &args(&cmd, &store, &backend),
+                );
                 let killed = !out.status.success();
                 // Reading is how the user finds out: it must work and show old or new.
                 let (code, _, err) =

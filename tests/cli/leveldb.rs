@@ -348,6 +348,19 @@ fn a_write_hard_links_the_tables_and_keeps_at_most_n_previous_directories() {
     assert!(!local_storage(&db).contains_key(&format!("mesh:peer:{}", ids[3])));
 }
 
+/// Runs meshpeers with `args` under strace, which kills it at the call `inject` names
+/// (`rename,renameat2:when=2`, the part after `inject=` without the signal).
+pub fn killed_run<S: AsRef<std::ffi::OsStr>>(inject: &str, args: &[S]) -> std::process::Output {
+    let (calls, when) = inject.split_once(":when=").expect("calls:when=N");
+    std::process::Command::new("strace")
+        .args(["-f", "-o", "/dev/null", "-e"])
+        .arg(format!("inject={calls}:signal=KILL:when={when}"))
+        .arg(assert_cmd::cargo::cargo_bin("meshpeers"))
+        .args(args)
+        .output()
+        .expect("strace runs")
+}
+
 /// strace can inject faults here, or the test says why not. Under `.ci/run` (which installs
 /// strace) a missing strace fails the test; a machine that forbids ptrace skips, loudly.
 pub fn strace() -> bool {
@@ -382,7 +395,6 @@ fn a_kill_at_any_rename_of_a_write_leaves_the_old_or_the_new_database_in_place()
     let original = crate::damaged::table_profile(&env);
     let old = local_storage(&original);
     let peer = "3bdbb806-03b6-49cf-8058-085626ab2fdc";
-    let bin = assert_cmd::cargo::cargo_bin("meshpeers");
     let args = |s: &str| {
         [
             "remove",
@@ -408,15 +420,7 @@ fn a_kill_at_any_rename_of_a_write_leaves_the_old_or_the_new_database_in_place()
         std::fs::create_dir(&dir).unwrap();
         let db = env.copy(&original, &format!("trial{when}/leveldb"));
         let s = db.display().to_string();
-        let status = std::process::Command::new("strace")
-            .args(["-f", "-o", "/dev/null", "-e"])
-            .arg(format!(
-                "inject=rename,renameat,renameat2:signal=KILL:when={when}"
-            ))
-            .arg(&bin)
-            .args(args(&s))
-            .output()
-            .unwrap();
+        let status = killed_run(&format!("rename,renameat,renameat2:when={when}"), &args(&s));
         let killed = std::os::unix::process::ExitStatusExt::signal(&status.status).is_some()
             || status.status.code() == Some(137);
         assert!(
@@ -446,26 +450,18 @@ fn the_leftovers_of_a_killed_write_are_removed_by_the_next_run_which_says_so() {
     let env = TestEnv::new();
     let db = crate::damaged::table_profile(&env);
     let s = db.display().to_string();
-    let bin = assert_cmd::cargo::cargo_bin("meshpeers");
     // Killed at the exchange: the work directory (a whole copy) stays behind.
-    let out = std::process::Command::new("strace")
-        .args([
-            "-f",
-            "-o",
-            "/dev/null",
-            "-e",
-            "inject=renameat2:signal=KILL:when=1",
-        ])
-        .arg(&bin)
-        .args([
+    let out = killed_run(
+        "renameat2:when=1",
+        &[
             "remove",
             "3bdbb806-03b6-49cf-8058-085626ab2fdc",
             "--store",
             &s,
-        ])
-        .args(["--origin", crate::damaged::ORIGIN])
-        .output()
-        .unwrap();
+            "--origin",
+            crate::damaged::ORIGIN,
+        ],
+    );
     assert!(!out.status.success());
     let leftovers = || -> Vec<String> {
         std::fs::read_dir(env.dir.path())
@@ -500,24 +496,15 @@ fn a_json_write_killed_at_its_rename_leaves_the_old_store_and_a_temp_file_the_ne
     );
     let before = std::fs::read(&store).unwrap();
     let s = store.display().to_string();
-    let bin = assert_cmd::cargo::cargo_bin("meshpeers");
-    let out = std::process::Command::new("strace")
-        .args([
-            "-f",
-            "-o",
-            "/dev/null",
-            "-e",
-            "inject=rename,renameat,renameat2:signal=KILL:when=1",
-        ])
-        .arg(&bin)
-        .args([
+    let out = killed_run(
+        "rename,renameat,renameat2:when=1",
+        &[
             "remove",
             "3bdbb806-03b6-49cf-8058-085626ab2fdc",
             "--store",
             &s,
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(!out.status.success());
     assert!(
         std::fs::read(&store).unwrap() == before,
