@@ -176,3 +176,57 @@ fn every_write_killed_anywhere_leaves_a_chromium_profile_old_or_new() {
         extra: vec!["--origin".into(), crate::damaged::ORIGIN.into()],
     });
 }
+
+/// What a person can see of a store with secrets: its peers and the plaintexts of their
+/// secrets (the ciphertexts differ after a rotation; the plaintexts never may).
+fn visible(store: &Path) -> (String, String) {
+    let s = store.display().to_string();
+    let (code, peers, err) = run(["list", "--json", "--store", &s, "--now", "1795176000000"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, secrets, err) = run(["secrets", "--reveal", "--json", "--store", &s]);
+    assert_eq!(code, 0, "{err}");
+    (peers, secrets)
+}
+
+#[test]
+fn a_key_rotation_killed_anywhere_keeps_every_secret_readable() {
+    if !crate::leveldb::strace() {
+        return;
+    }
+    let env = TestEnv::new();
+    let template = repo().join("fixtures/corrupt/attempts-missing.json");
+    let before = visible(&template);
+    assert!(before.1.contains("\"secret\""), "the fixture holds secrets");
+    let old_key = local_storage(&template)["mesh:encryption:key"].clone();
+    let mut n = 0;
+    let (mut rotated, mut kept) = (0, 0);
+    for calls in SYSCALLS {
+        for when in 1..=MAX_CALLS {
+            n += 1;
+            let dir = env.path(&format!("r{n}"));
+            std::fs::create_dir(&dir).unwrap();
+            let store = dir.join("store.json");
+            copy_writable(&template, &store);
+            let s = store.display().to_string();
+            let out = crate::leveldb::killed_run(
+                &format!("{calls}:when={when}"),
+                &["re-encrypt", "--to", "jwk", "--store", &s],
+            );
+            let ctx = format!("re-encrypt killed at {calls} #{when}");
+            assert!(
+                visible(&store) == before,
+                "{ctx}: peers or plaintexts changed"
+            );
+            side_files_whole(&dir, &ctx);
+            if local_storage(&store)["mesh:encryption:key"] == old_key {
+                kept += 1;
+            } else {
+                rotated += 1;
+            }
+            if out.status.success() {
+                break;
+            }
+        }
+    }
+    assert!(kept > 0 && rotated > 0, "kept {kept}, rotated {rotated}");
+}
