@@ -62,6 +62,173 @@ pub fn check(log: &[u8]) -> Option<LogDamage> {
     })
 }
 
+/// The logical records of a log from byte `start` (a record boundary) to its end, or `None`
+/// when any of them is damaged or cut short.
+pub fn records_from(log: &[u8], start: usize) -> Option<Vec<Vec<u8>>> {
+    let (mut off, mut out, mut partial): (usize, Vec<Vec<u8>>, Option<Vec<u8>>) =
+        (start, Vec::new(), None);
+    while off < log.len() {
+        let left = BLOCK - off % BLOCK;
+        if left < HEADER {
+            off += left;
+            continue;
+        }
+        if off + HEADER > log.len() {
+            return None;
+        }
+        let h = &log[off..off + HEADER];
+        let crc = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+        let len = usize::from(u16::from_le_bytes([h[4], h[5]]));
+        let kind = h[6];
+        if kind == 0 && len == 0 && crc == 0 {
+            off += left;
+            continue;
+        }
+        let end = off + HEADER + len;
+        if HEADER + len > left || end > log.len() {
+            return None;
+        }
+        let data = &log[off + HEADER..end];
+        if crc32c::crc32c_append(crc32c::crc32c(&[kind]), data) != unmask(crc) {
+            return None;
+        }
+        match (kind, partial.take()) {
+            (1, None) => out.push(data.to_vec()),
+            (2, None) => partial = Some(data.to_vec()),
+            (3, Some(mut p)) => {
+                p.extend_from_slice(data);
+                partial = Some(p);
+            }
+            (4, Some(mut p)) => {
+                p.extend_from_slice(data);
+                out.push(p);
+            }
+            _ => return None,
+        }
+        off = end;
+    }
+    partial.is_none().then_some(out)
+}
+
+fn varint(b: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *b.get(*pos)?;
+        *pos += 1;
+        v |= u64::from(byte & 0x7F) << shift;
+        if byte & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+fn length_prefixed<'a>(b: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
+    let len = usize::try_from(varint(b, pos)?).ok()?;
+    let s = b.get(*pos..pos.checked_add(len)?)?;
+    *pos += len;
+    Some(s)
+}
+
+/// The keys a write-ahead log record (a WriteBatch: sequence, count, then puts and
+/// deletes) writes, or `None` when it does not decode.
+pub fn batch_keys(record: &[u8]) -> Option<Vec<&[u8]>> {
+    let count = u32::from_le_bytes(record.get(8..12)?.try_into().ok()?);
+    let mut pos = 12;
+    let mut keys = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let kind = *record.get(pos)?;
+        pos += 1;
+        keys.push(length_prefixed(record, &mut pos)?);
+        match kind {
+            1 => {
+                length_prefixed(record, &mut pos)?;
+            }
+            0 => {}
+            _ => return None,
+        }
+    }
+    (pos == record.len()).then_some(keys)
+}
+
+/// What a MANIFEST record (a VersionEdit) changes: `Some(log number it sets, if any)` when it
+/// only moves counters (log, next file, last sequence), compaction pointers (where the next
+/// compaction of a level starts) or whole tables from one level to another (a "trivial
+/// move": the same file, unread and unchanged); `None` when it adds or drops a table's data,
+/// or does not decode.
+pub fn edit_log_number(record: &[u8]) -> Option<Option<u64>> {
+    let mut pos = 0;
+    let mut log = None;
+    let (mut deleted, mut added) = (Vec::new(), Vec::new());
+    while pos < record.len() {
+        match varint(record, &mut pos)? {
+            2 => log = Some(varint(record, &mut pos)?),
+            3 | 4 | 9 => {
+                varint(record, &mut pos)?;
+            }
+            1 => {
+                length_prefixed(record, &mut pos)?;
+            }
+            5 => {
+                varint(record, &mut pos)?;
+                length_prefixed(record, &mut pos)?;
+            }
+            6 => {
+                varint(record, &mut pos)?;
+                deleted.push(varint(record, &mut pos)?);
+            }
+            7 => {
+                varint(record, &mut pos)?;
+                added.push(varint(record, &mut pos)?);
+                varint(record, &mut pos)?;
+                length_prefixed(record, &mut pos)?;
+                length_prefixed(record, &mut pos)?;
+            }
+            _ => return None,
+        }
+    }
+    deleted.sort_unstable();
+    added.sort_unstable();
+    (deleted == added).then_some(log)
+}
+
+/// The log number a whole MANIFEST leaves set (the last one any edit sets).
+pub fn manifest_log_number(manifest: &[u8]) -> Option<u64> {
+    let mut log = None;
+    for record in records_from(manifest, 0)? {
+        let mut pos = 0;
+        while pos < record.len() {
+            let tag = varint(&record, &mut pos)?;
+            match tag {
+                1 => {
+                    length_prefixed(&record, &mut pos)?;
+                }
+                2 => log = Some(varint(&record, &mut pos)?),
+                3 | 4 | 9 => {
+                    varint(&record, &mut pos)?;
+                }
+                5 => {
+                    varint(&record, &mut pos)?;
+                    length_prefixed(&record, &mut pos)?;
+                }
+                6 => {
+                    varint(&record, &mut pos)?;
+                    varint(&record, &mut pos)?;
+                }
+                7 => {
+                    for _ in 0..3 {
+                        varint(&record, &mut pos)?;
+                    }
+                    length_prefixed(&record, &mut pos)?;
+                    length_prefixed(&record, &mut pos)?;
+                }
+                _ => return None,
+            }
+        }
+    }
+    log
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

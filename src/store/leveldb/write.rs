@@ -128,7 +128,7 @@ fn write_copy(
             .map_err(|e| status_error(e, format!("closing the copy {}", work.display())))?;
     }
     verify(dir, work, origin, &changes.applied_to(basis))?;
-    sync_dir(work)
+    sync_dir(dir, work)
 }
 
 /// The copy holds exactly the intended map for the origin, and every other key of the
@@ -139,12 +139,94 @@ fn verify(dir: &Path, work: &Path, origin: &str, expected: &Area) -> Result<()> 
     if got != *expected {
         bail!("the copy does not hold the intended map for {origin} (nothing was swapped in)");
     }
+    drop(copy);
+    if copy_only_appended(dir, work, origin)? {
+        return Ok(());
+    }
+    let mut copy = ReadDb::open(work)?;
     let mut orig = ReadDb::open(dir)?;
-    // Every block of the original is read here: damage anywhere in it stops the write.
+    // Every block of both is read here: damage anywhere in the original stops the write.
     let same = compare_outside(orig.db_mut(), copy.db_mut(), origin);
     orig.check()?;
     copy.check()?;
     same
+}
+
+/// Whether the copy provably differs from the original only by what the write appended for
+/// `origin`: every table is the original's own file (the same inode, hard-linked), CURRENT
+/// names the same MANIFEST, the MANIFEST and the logs only grew, the MANIFEST's new records
+/// add or drop no table and keep the log number, and every record appended to a log writes
+/// only the origin's keys, its `META:` and `VERSION`. Then no other key can have changed,
+/// and the comparison of every key (which reads the whole database) is not needed. Anything
+/// else (LevelDB compacted, started a new log) gives `false`.
+fn copy_only_appended(dir: &Path, work: &Path, origin: &str) -> Result<bool> {
+    use super::logcheck::{batch_keys, edit_log_number, manifest_log_number, records_from};
+    use std::os::unix::fs::MetadataExt;
+    let names = |d: &Path| -> Result<std::collections::BTreeSet<String>> {
+        Ok(fs::read_dir(d)
+            .with_context(|| format!("cannot list {}", d.display()))?
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !matches!(n.as_str(), "LOCK" | "LOG" | "LOG.old"))
+            .collect())
+    };
+    let (a, b) = (names(dir)?, names(work)?);
+    if a != b {
+        return Ok(false);
+    }
+    let read = |d: &Path, n: &str| {
+        fs::read(d.join(n)).with_context(|| format!("cannot read {}", d.join(n).display()))
+    };
+    let current = read(dir, "CURRENT")?;
+    if read(work, "CURRENT")? != current {
+        return Ok(false);
+    }
+    let manifest_name = String::from_utf8_lossy(&current).trim_end().to_owned();
+    let prefix = origin_prefix(origin);
+    let meta = format!("META:{origin}").into_bytes();
+    let allowed = |k: &[u8]| k.starts_with(&prefix) || k == meta.as_slice() || k == b"VERSION";
+    for name in &a {
+        let is_table = name.ends_with(".ldb") || name.ends_with(".sst");
+        if is_table {
+            let (x, y) = (
+                fs::metadata(dir.join(name))?,
+                fs::metadata(work.join(name))?,
+            );
+            if (x.dev(), x.ino()) != (y.dev(), y.ino()) {
+                return Ok(false);
+            }
+            continue;
+        }
+        let is_log = name.ends_with(".log");
+        if !is_log && *name != manifest_name {
+            continue;
+        }
+        let (old, new) = (read(dir, name)?, read(work, name)?);
+        if !new.starts_with(&old) {
+            return Ok(false);
+        }
+        let Some(appended) = records_from(&new, old.len()) else {
+            return Ok(false);
+        };
+        if is_log {
+            for record in &appended {
+                match batch_keys(record) {
+                    Some(keys) if keys.iter().all(|k| allowed(k)) => {}
+                    _ => return Ok(false),
+                }
+            }
+        } else {
+            let before = manifest_log_number(&old);
+            for record in &appended {
+                match edit_log_number(record) {
+                    Some(None) => {}
+                    Some(log) if log == before => {}
+                    _ => return Ok(false),
+                }
+            }
+        }
+    }
+    Ok(true)
 }
 
 fn compare_outside(orig: &mut DB, copy: &mut DB, origin: &str) -> Result<()> {
@@ -228,13 +310,25 @@ fn set_mode(p: &Path, mode: u32) -> Result<()> {
 }
 
 /// Files 0600 like Chromium's, each synced, then the directory.
-fn sync_dir(dir: &Path) -> Result<()> {
+/// Files 0600 like Chromium's, each synced, then the directory. A table hard-linked from the
+/// original (`orig`) is the original's own file, already on disk: touching its mode or
+/// syncing it again would cost a journal commit per table and change nothing.
+fn sync_dir(orig: &Path, dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
     for e in fs::read_dir(dir)? {
         let e = e?;
-        if e.file_type()?.is_file() {
-            set_mode(&e.path(), 0o600)?;
-            fs::File::open(e.path())?.sync_all()?;
+        if !e.file_type()?.is_file() {
+            continue;
         }
+        let shared = fs::metadata(orig.join(e.file_name()))
+            .ok()
+            .zip(e.metadata().ok())
+            .is_some_and(|(a, b)| (a.dev(), a.ino()) == (b.dev(), b.ino()));
+        if shared {
+            continue;
+        }
+        set_mode(&e.path(), 0o600)?;
+        fs::File::open(e.path())?.sync_all()?;
     }
     fs::File::open(dir)?.sync_all()?;
     Ok(())
@@ -346,4 +440,57 @@ pub(super) fn prune_kept(dir: &Path, keep: usize) -> Vec<PathBuf> {
         .filter(|(_, _, p)| fs::remove_dir_all(p).is_ok())
         .map(|(_, _, p)| p)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(dir: &Path, key: &[u8]) {
+        let mut db = DB::open(dir, Options::default()).unwrap();
+        db.put(key, b"\x01v").unwrap();
+        db.close().unwrap();
+    }
+
+    #[test]
+    fn a_copy_that_only_appended_the_origins_keys_is_proven_so_anything_else_is_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("leveldb");
+        let mut db = DB::open(
+            &dir,
+            Options {
+                create_if_missing: true,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        for i in 0..50 {
+            db.put(format!("_http://a\0\x01k{i}").as_bytes(), &[1u8; 500])
+                .unwrap();
+            db.put(format!("_http://b\0\x01k{i}").as_bytes(), &[1u8; 500])
+                .unwrap();
+        }
+        db.compact_range(b"\x00", b"\xff").unwrap();
+        db.close().unwrap();
+        let origin = "http://a";
+        let fresh = |name: &str| {
+            let work = tmp.path().join(name);
+            copy_dir(&dir, &work).unwrap();
+            work
+        };
+        let work = fresh("ok");
+        put(&work, b"_http://a\0\x01new");
+        put(&work, b"META:http://a");
+        assert!(copy_only_appended(&dir, &work, origin).unwrap());
+        let work = fresh("foreign");
+        put(&work, b"_http://a\0\x01new");
+        put(&work, b"_http://b\0\x01sneaky");
+        assert!(!copy_only_appended(&dir, &work, origin).unwrap());
+        let work = fresh("rewritten");
+        put(&work, b"_http://a\0\x01new");
+        let mut db = DB::open(&work, Options::default()).unwrap();
+        db.compact_range(b"\x00", b"\xff").unwrap();
+        db.close().unwrap();
+        assert!(!copy_only_appended(&dir, &work, origin).unwrap());
+    }
 }
