@@ -397,3 +397,56 @@ fn a_restore_creates_the_origin_in_a_fresh_browser_profile() {
         vec![("theme".into(), "dark".into())]
     );
 }
+
+#[test]
+fn writes_killed_before_and_after_the_exchange_leave_a_profile_chromium_reads_old_or_new() {
+    let Some(script) = browser() else { return };
+    if !crate::leveldb::strace() {
+        return;
+    }
+    let env = TestEnv::new();
+    let (profile, a, b) = seeded_profile(&env, &script);
+    let id = "76903246-a037-4d56-a223-203097c22820";
+    let remove = |p: &Path| {
+        [
+            "remove",
+            id,
+            "--store",
+            &p.display().to_string(),
+            "--origin",
+            A,
+        ]
+        .map(str::to_owned)
+    };
+    // The state a whole write leaves, as Chromium reads it.
+    let whole = env.copy(&profile, "whole");
+    let (code, _, err) = run(remove(&whole));
+    assert_eq!(code, 0, "{err}");
+    let new = page_read(&script, &whole, A);
+    assert_ne!(new, a);
+    // Killed at the exchange itself (nothing swapped), after it (the previous directory not
+    // yet renamed), and at a sync of the copy: Chromium opens each profile and sees the old
+    // or the new origin, and the other origin unchanged.
+    for (inject, expect_new) in [
+        ("renameat2:when=1", false),
+        ("rename:when=2", true),
+        ("fsync:when=3", false),
+    ] {
+        let trial = env.copy(
+            &profile,
+            &format!("trial-{}", inject.replace([':', '='], "-")),
+        );
+        let out = crate::leveldb::killed_run(inject, &remove(&trial));
+        assert!(!out.status.success(), "{inject}: the write was not killed");
+        let got = page_read(&script, &trial, A);
+        let want = if expect_new { &new } else { &a };
+        assert!(
+            got == *want,
+            "{inject}: Chromium sees neither the expected state"
+        );
+        assert!(
+            page_read(&script, &trial, B) == b,
+            "{inject}: the other origin changed"
+        );
+    }
+}

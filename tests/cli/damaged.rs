@@ -19,7 +19,12 @@ const OTHER: &str = "http://zz.example";
 /// A LevelDB profile whose data lives in table files (not only a log): the example store's
 /// namespace in `ORIGIN`, and 60 keys of 2 KB in `OTHER`.
 pub fn table_profile(env: &TestEnv) -> PathBuf {
-    let dir = env.path("leveldb");
+    table_profile_of(env, &repo().join("fixtures/example/store.json"), "leveldb")
+}
+
+/// `table_profile` with the namespace of the flat store `source`, in `env/<name>`.
+pub fn table_profile_of(env: &TestEnv, source: &Path, name: &str) -> PathBuf {
+    let dir = env.path(name);
     let opts = Options {
         create_if_missing: true,
         ..Options::default()
@@ -35,7 +40,7 @@ pub fn table_profile(env: &TestEnv) -> PathBuf {
         .concat();
         db.put(&key, &encoding::encode(&v.into())).unwrap();
     };
-    let example = local_storage(&repo().join("fixtures/example/store.json"));
+    let example = local_storage(source);
     for (k, v) in &example {
         put(&mut db, ORIGIN, k, v);
     }

@@ -179,25 +179,29 @@ fn every_write_killed_anywhere_leaves_a_chromium_profile_old_or_new() {
 
 /// What a person can see of a store with secrets: its peers and the plaintexts of their
 /// secrets (the ciphertexts differ after a rotation; the plaintexts never may).
-fn visible(store: &Path) -> (String, String) {
+fn visible(store: &Path, extra: &[&str]) -> (String, String) {
     let s = store.display().to_string();
-    let (code, peers, err) = run(["list", "--json", "--store", &s, "--now", "1795176000000"]);
+    let mut list = vec!["list", "--json", "--store", &s, "--now", "1795176000000"];
+    list.extend(extra);
+    let (code, peers, err) = run(&list);
     assert_eq!(code, 0, "{err}");
-    let (code, secrets, err) = run(["secrets", "--reveal", "--json", "--store", &s]);
+    let mut secrets = vec!["secrets", "--reveal", "--json", "--store", &s];
+    secrets.extend(extra);
+    let (code, secrets, err) = run(&secrets);
     assert_eq!(code, 0, "{err}");
     (peers, secrets)
 }
 
-#[test]
-fn a_key_rotation_killed_anywhere_keeps_every_secret_readable() {
+/// A rotation killed at every file-changing call of `template` (a store with secrets, named
+/// `file` in each trial directory; `extra` arguments for its origin).
+fn rotation_sweep(template: &Path, file: &str, extra: &[&str]) {
     if !crate::leveldb::strace() {
         return;
     }
     let env = TestEnv::new();
-    let template = repo().join("fixtures/corrupt/attempts-missing.json");
-    let before = visible(&template);
+    let before = visible(template, extra);
     assert!(before.1.contains("\"secret\""), "the fixture holds secrets");
-    let old_key = local_storage(&template)["mesh:encryption:key"].clone();
+    let old_key = local_storage(template)["mesh:encryption:key"].clone();
     let mut n = 0;
     let (mut rotated, mut kept) = (0, 0);
     for calls in SYSCALLS {
@@ -205,16 +209,15 @@ fn a_key_rotation_killed_anywhere_keeps_every_secret_readable() {
             n += 1;
             let dir = env.path(&format!("r{n}"));
             std::fs::create_dir(&dir).unwrap();
-            let store = dir.join("store.json");
-            copy_writable(&template, &store);
+            let store = dir.join(file);
+            copy_writable(template, &store);
             let s = store.display().to_string();
-            let out = crate::leveldb::killed_run(
-                &format!("{calls}:when={when}"),
-                &["re-encrypt", "--to", "jwk", "--store", &s],
-            );
-            let ctx = format!("re-encrypt killed at {calls} #{when}");
+            let mut args = vec!["re-encrypt", "--to", "jwk", "--store", &s];
+            args.extend(extra);
+            let out = crate::leveldb::killed_run(&format!("{calls}:when={when}"), &args);
+            let ctx = format!("{file}: re-encrypt killed at {calls} #{when}");
             assert!(
-                visible(&store) == before,
+                visible(&store, extra) == before,
                 "{ctx}: peers or plaintexts changed"
             );
             side_files_whole(&dir, &ctx);
@@ -229,4 +232,24 @@ fn a_key_rotation_killed_anywhere_keeps_every_secret_readable() {
         }
     }
     assert!(kept > 0 && rotated > 0, "kept {kept}, rotated {rotated}");
+}
+
+#[test]
+fn a_key_rotation_killed_anywhere_keeps_every_secret_readable_in_a_flat_dump() {
+    rotation_sweep(
+        &repo().join("fixtures/corrupt/attempts-missing.json"),
+        "store.json",
+        &[],
+    );
+}
+
+#[test]
+fn a_key_rotation_killed_anywhere_keeps_every_secret_readable_in_a_chromium_profile() {
+    let env = TestEnv::new();
+    let db = crate::damaged::table_profile_of(
+        &env,
+        &repo().join("fixtures/corrupt/attempts-missing.json"),
+        "leveldb",
+    );
+    rotation_sweep(&db, "leveldb", &["--origin", crate::damaged::ORIGIN]);
 }

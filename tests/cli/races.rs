@@ -93,5 +93,5 @@ fn two_writers_on_a_playwright_state_both_land() {
 fn two_writers_on_a_chromium_profile_never_lose_an_update() {
     let env = TestEnv::new();
     let db = crate::damaged::table_profile(&env);
-    race(&db, 20, Some(crate::damaged::ORIGIN));
+    race(&db, 50, Some(crate::damaged::ORIGIN));
 }
