@@ -18,15 +18,30 @@ fn unmask(masked: u32) -> u32 {
     masked.wrapping_sub(0xa282_ead8).rotate_left(15)
 }
 
-/// The damage in a log, if any. A record cut short by the end of the file is a write the
-/// process did not finish (LevelDB ignores it too), not damage.
-pub fn check(log: &[u8]) -> Option<LogDamage> {
-    let (mut off, mut bad, mut first) = (0, 0, None);
+/// One physical record of a log, as its blocks hold it.
+enum Physical<'a> {
+    /// A record whose checksum verifies: its type (1 full, 2 first, 3 middle, 4 last) and data.
+    Good(u8, &'a [u8]),
+    /// A record that fails its checksum or has an impossible type or length, at this offset
+    /// (LevelDB drops it and the rest of its block).
+    Bad(usize),
+    /// A record cut short by the end of the file.
+    Torn,
+}
+
+/// The physical records from byte `start` (a record boundary) on, skipping block padding.
+fn physical(log: &[u8], start: usize) -> Vec<Physical<'_>> {
+    let mut out = Vec::new();
+    let mut off = start;
     while off < log.len() {
         let left = BLOCK - off % BLOCK;
-        if left < HEADER || off + HEADER > log.len() {
+        if left < HEADER {
             off += left;
             continue;
+        }
+        if off + HEADER > log.len() {
+            out.push(Physical::Torn);
+            break;
         }
         let h = &log[off..off + HEADER];
         let crc = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
@@ -38,26 +53,40 @@ pub fn check(log: &[u8]) -> Option<LogDamage> {
             continue;
         }
         if HEADER + len > left {
-            bad += 1;
-            first.get_or_insert(off);
+            out.push(Physical::Bad(off));
             off += left;
             continue;
         }
         let end = off + HEADER + len;
         if end > log.len() {
+            out.push(Physical::Torn);
             break;
         }
-        let sum = crc32c::crc32c_append(crc32c::crc32c(&[kind]), &log[off + HEADER..end]);
+        let data = &log[off + HEADER..end];
+        let sum = crc32c::crc32c_append(crc32c::crc32c(&[kind]), data);
         if !(1..=4).contains(&kind) || sum != unmask(crc) {
-            bad += 1;
-            first.get_or_insert(off);
+            out.push(Physical::Bad(off));
             off += left;
             continue;
         }
+        out.push(Physical::Good(kind, data));
         off = end;
     }
-    first.map(|first_offset| LogDamage {
-        bad_records: bad,
+    out
+}
+
+/// The damage in a log, if any. A record cut short by the end of the file is a write the
+/// process did not finish (LevelDB ignores it too), not damage.
+pub fn check(log: &[u8]) -> Option<LogDamage> {
+    let bad: Vec<usize> = physical(log, 0)
+        .into_iter()
+        .filter_map(|p| match p {
+            Physical::Bad(off) => Some(off),
+            _ => None,
+        })
+        .collect();
+    bad.first().map(|&first_offset| LogDamage {
+        bad_records: bad.len(),
         first_offset,
     })
 }
@@ -65,33 +94,12 @@ pub fn check(log: &[u8]) -> Option<LogDamage> {
 /// The logical records of a log from byte `start` (a record boundary) to its end, or `None`
 /// when any of them is damaged or cut short.
 pub fn records_from(log: &[u8], start: usize) -> Option<Vec<Vec<u8>>> {
-    let (mut off, mut out, mut partial): (usize, Vec<Vec<u8>>, Option<Vec<u8>>) =
-        (start, Vec::new(), None);
-    while off < log.len() {
-        let left = BLOCK - off % BLOCK;
-        if left < HEADER {
-            off += left;
-            continue;
-        }
-        if off + HEADER > log.len() {
+    let mut out = Vec::new();
+    let mut partial: Option<Vec<u8>> = None;
+    for p in physical(log, start) {
+        let Physical::Good(kind, data) = p else {
             return None;
-        }
-        let h = &log[off..off + HEADER];
-        let crc = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
-        let len = usize::from(u16::from_le_bytes([h[4], h[5]]));
-        let kind = h[6];
-        if kind == 0 && len == 0 && crc == 0 {
-            off += left;
-            continue;
-        }
-        let end = off + HEADER + len;
-        if HEADER + len > left || end > log.len() {
-            return None;
-        }
-        let data = &log[off + HEADER..end];
-        if crc32c::crc32c_append(crc32c::crc32c(&[kind]), data) != unmask(crc) {
-            return None;
-        }
+        };
         match (kind, partial.take()) {
             (1, None) => out.push(data.to_vec()),
             (2, None) => partial = Some(data.to_vec()),
@@ -105,7 +113,6 @@ pub fn records_from(log: &[u8], start: usize) -> Option<Vec<Vec<u8>>> {
             }
             _ => return None,
         }
-        off = end;
     }
     partial.is_none().then_some(out)
 }
