@@ -44,8 +44,13 @@ pub fn sweep(dir: &Path) -> Vec<PathBuf> {
         return Vec::new();
     };
     let mut removed = Vec::new();
+    // A work directory an interrupted swap still names may be the only copy of a write.
+    let needed = super::leveldb::swap_marker::referenced(dir);
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
+        if needed.contains(&name) {
+            continue;
+        }
         let Some(pid) = owner(&name) else { continue };
         if alive(pid) {
             continue;

@@ -80,7 +80,14 @@ pub struct Store {
 
 impl Store {
     pub fn open(opts: &OpenOptions) -> Result<Store> {
+        // Before anything else: a write interrupted between the two renames of a swap (where
+        // the system has no atomic exchange) is finished or undone.
+        let recovered = match &opts.source {
+            StoreSource::Path(p) => leveldb::recover_interrupted(p, opts.profile.as_deref()),
+            StoreSource::Stdin => Vec::new(),
+        };
         let mut store = Self::open_source(opts)?;
+        store.notes.extend(recovered);
         // Leftovers of killed meshpeers runs beside the store (the LevelDB directory's
         // parent, or the JSON file's directory).
         if let Some(p) = &store.path {

@@ -351,8 +351,18 @@ fn a_write_hard_links_the_tables_and_keeps_at_most_n_previous_directories() {
 /// Runs meshpeers with `args` under strace, which kills it at the call `inject` names
 /// (`rename,renameat2:when=2`, the part after `inject=` without the signal).
 pub fn killed_run<S: AsRef<std::ffi::OsStr>>(inject: &str, args: &[S]) -> std::process::Output {
+    killed_run_env(inject, args, &[])
+}
+
+/// `killed_run` with environment variables set for meshpeers.
+pub fn killed_run_env<S: AsRef<std::ffi::OsStr>>(
+    inject: &str,
+    args: &[S],
+    envs: &[(&str, &str)],
+) -> std::process::Output {
     let (calls, when) = inject.split_once(":when=").expect("calls:when=N");
     std::process::Command::new("strace")
+        .envs(envs.iter().copied())
         .args(["-f", "-o", "/dev/null", "-e"])
         .arg(format!("inject={calls}:signal=KILL:when={when}"))
         .arg(assert_cmd::cargo::cargo_bin("meshpeers"))
@@ -523,4 +533,141 @@ fn a_json_write_killed_at_its_rename_leaves_the_old_store_and_a_temp_file_the_ne
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("removed 1 leftover"), "{err}");
     assert!(temps().is_empty());
+}
+
+#[test]
+fn without_an_atomic_exchange_a_write_killed_between_its_renames_is_finished_by_the_next_run() {
+    if !strace() {
+        return;
+    }
+    let env = TestEnv::new();
+    let original = crate::damaged::table_profile(&env);
+    let old = local_storage(&original);
+    let peer = "3bdbb806-03b6-49cf-8058-085626ab2fdc";
+    let args = |s: &str| {
+        [
+            "remove",
+            peer,
+            "--store",
+            s,
+            "--origin",
+            crate::damaged::ORIGIN,
+        ]
+        .map(str::to_owned)
+    };
+    let no_exchange = [("MESHPEERS_TEST_NO_EXCHANGE", "1")];
+    let whole = env.copy(&original, "whole");
+    let out = crate::support::meshpeers()
+        .args(args(&whole.display().to_string()))
+        .envs(no_exchange)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let new = local_storage(&whole);
+    assert_ne!(new, old);
+    let mut finished = 0;
+    for when in 1..=6 {
+        let dir = env.path(&format!("n{when}"));
+        std::fs::create_dir(&dir).unwrap();
+        let db = env.copy(&original, &format!("n{when}/leveldb"));
+        let s = db.display().to_string();
+        let out = killed_run_env(
+            &format!("rename,renameat,renameat2:when={when}"),
+            &args(&s),
+            &no_exchange,
+        );
+        // The next run, before anything else, finishes or undoes the swap.
+        let (code, _, err) = run(["list", "--store", &s, "--origin", crate::damaged::ORIGIN]);
+        assert_eq!(code, 0, "when={when}: {err}");
+        let now = local_storage(&db);
+        assert!(now == old || now == new, "when={when}: neither old nor new");
+        if err.contains("finished a write that was interrupted") {
+            finished += 1;
+            assert!(now == new, "when={when}: finished, yet not the new map");
+        }
+        assert!(
+            !dir.join(".leveldb.meshpeers-swap").exists(),
+            "when={when}: marker left"
+        );
+        if out.status.success() {
+            break;
+        }
+    }
+    assert!(finished >= 1, "no trial was killed between the two renames");
+}
+
+#[test]
+fn a_database_made_again_between_the_renames_is_left_alone_and_both_copies_kept() {
+    if !strace() {
+        return;
+    }
+    let env = TestEnv::new();
+    let original = crate::damaged::table_profile(&env);
+    let s = original.display().to_string();
+    let no_exchange = [("MESHPEERS_TEST_NO_EXCHANGE", "1")];
+    // Find the kill that falls between the two renames: the database is gone afterwards.
+    let template_env = TestEnv::new();
+    let template = crate::damaged::table_profile(&template_env);
+    let mut between = false;
+    for when in 1..=6 {
+        let _ = std::fs::remove_dir_all(&original);
+        crate::support::copy_writable(&template, &original);
+        for e in std::fs::read_dir(env.dir.path()).unwrap().flatten() {
+            if e.file_name() != "leveldb" {
+                let _ =
+                    std::fs::remove_dir_all(e.path()).or_else(|_| std::fs::remove_file(e.path()));
+            }
+        }
+        killed_run_env(
+            &format!("rename,renameat,renameat2:when={when}"),
+            &[
+                "remove",
+                "3bdbb806-03b6-49cf-8058-085626ab2fdc",
+                "--store",
+                &s,
+                "--origin",
+                crate::damaged::ORIGIN,
+            ],
+            &no_exchange,
+        );
+        if !original.exists() {
+            between = true;
+            break;
+        }
+    }
+    assert!(between, "no kill fell between the renames");
+    // A browser starts and makes an empty database where the profile's was.
+    let mut db = rusty_leveldb::DB::open(
+        &original,
+        rusty_leveldb::Options {
+            create_if_missing: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    db.close().unwrap();
+    let (code, _, err) = run(["list", "--store", &s, "--origin", crate::damaged::ORIGIN]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("was made again since"), "{err}");
+    let names: Vec<String> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.contains(".meshpeers-new-")),
+        "the copy was swept: {names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.contains(".meshpeers-backup-")),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.ends_with(".meshpeers-swap")),
+        "{names:?}"
+    );
 }

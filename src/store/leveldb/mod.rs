@@ -10,6 +10,7 @@ mod cow_env;
 pub mod encoding;
 mod logcheck;
 pub mod meta;
+pub(crate) mod swap_marker;
 mod table_check;
 mod write;
 
@@ -23,6 +24,25 @@ use crate::js::JsString;
 use crate::store::{Area, OriginInfo, StorageDamage, entry_bytes};
 
 pub use cow_env::{CowEnv, LogDamages, ReadFault, ReadFaults};
+
+/// Finishes or undoes a write that was interrupted between the two renames of a swap, for
+/// every place `--store` may name a database (see `swap_marker`); gives notes for the user.
+pub fn recover_interrupted(given: &Path, profile: Option<&str>) -> Vec<String> {
+    let ls = |p: &Path| p.join("Local Storage").join("leveldb");
+    let candidates = match profile {
+        Some(name) => vec![ls(&given.join(name))],
+        None => vec![
+            given.to_path_buf(),
+            ls(given),
+            ls(&given.join("Default")),
+            given.join("leveldb"),
+        ],
+    };
+    candidates
+        .iter()
+        .filter_map(|dir| swap_marker::recover(dir))
+        .collect()
+}
 
 /// Where a browser keeps the database, relative to what `--store` names.
 pub fn resolve_dir(given: &Path, profile: Option<&str>) -> Option<PathBuf> {

@@ -352,14 +352,19 @@ fn swap(dir: &Path, work: &Path, parent: &Path, name: &str) -> Result<PathBuf> {
             )
         })?;
     } else {
+        // Two renames, with a marker that the next run uses to finish or undo them.
+        super::swap_marker::begin(dir, work, &previous)?;
         fs::rename(dir, &previous)
             .with_context(|| format!("cannot move {} aside", dir.display()))?;
         if let Err(e) = fs::rename(work, dir) {
             // Put the original back where it was.
             let _ = fs::rename(&previous, dir);
+            super::swap_marker::end(dir);
             return Err(e)
                 .with_context(|| format!("cannot move the new database to {}", dir.display()));
         }
+        fs::File::open(parent)?.sync_all()?;
+        super::swap_marker::end(dir);
     }
     fs::File::open(parent)?.sync_all()?;
     Ok(previous)
@@ -369,9 +374,13 @@ fn swap(dir: &Path, work: &Path, parent: &Path, name: &str) -> Result<PathBuf> {
 pub(super) const KEPT_INFIX: &str = "meshpeers-backup-";
 const KEPT_STAMP: &str = "%Y%m%dT%H%M%S%.3fZ";
 
-/// Exchanges two directories atomically; `false` when the system or file system cannot.
+/// Exchanges two directories atomically; `false` when the system or file system cannot (or,
+/// for the tests of the fallback, when `MESHPEERS_TEST_NO_EXCHANGE` is set).
 #[cfg(target_os = "linux")]
 fn exchange(a: &Path, b: &Path) -> Result<bool> {
+    if std::env::var_os("MESHPEERS_TEST_NO_EXCHANGE").is_some() {
+        return Ok(false);
+    }
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
     let (ca, cb) = (
