@@ -410,7 +410,29 @@ fn exchange(a: &Path, b: &Path) -> Result<bool> {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+/// macOS: `renamex_np(RENAME_SWAP)` (APFS and HFS+ support it; others say ENOTSUP).
+#[cfg(target_os = "macos")]
+fn exchange(a: &Path, b: &Path) -> Result<bool> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let (ca, cb) = (
+        CString::new(a.as_os_str().as_bytes())?,
+        CString::new(b.as_os_str().as_bytes())?,
+    );
+    // SAFETY: two valid NUL-terminated paths.
+    let rc = unsafe { libc::renamex_np(ca.as_ptr(), cb.as_ptr(), libc::RENAME_SWAP) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EINVAL | libc::ENOTSUP) => Ok(false),
+        _ => Err(anyhow::Error::new(err)
+            .context(format!("cannot put the new database in place at {}", b.display()))),
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 fn exchange(_: &Path, _: &Path) -> Result<bool> {
     Ok(false)
 }
