@@ -348,6 +348,19 @@ fn a_write_hard_links_the_tables_and_keeps_at_most_n_previous_directories() {
     assert!(!local_storage(&db).contains_key(&format!("mesh:peer:{}", ids[3])));
 }
 
+/// `remove` of the example store's first peer from the table profile's origin.
+fn remove_alice(store: &str) -> [String; 6] {
+    [
+        "remove",
+        "3bdbb806-03b6-49cf-8058-085626ab2fdc",
+        "--store",
+        store,
+        "--origin",
+        crate::damaged::ORIGIN,
+    ]
+    .map(str::to_owned)
+}
+
 /// Runs meshpeers with `args` under strace, which kills it at the call `inject` names
 /// (`rename,renameat2:when=2`, the part after `inject=` without the signal).
 pub fn killed_run<S: AsRef<std::ffi::OsStr>>(inject: &str, args: &[S]) -> std::process::Output {
@@ -404,18 +417,7 @@ fn a_kill_at_any_rename_of_a_write_leaves_the_old_or_the_new_database_in_place()
     let env = TestEnv::new();
     let original = crate::damaged::table_profile(&env);
     let old = local_storage(&original);
-    let peer = "3bdbb806-03b6-49cf-8058-085626ab2fdc";
-    let args = |s: &str| {
-        [
-            "remove",
-            peer,
-            "--store",
-            s,
-            "--origin",
-            crate::damaged::ORIGIN,
-        ]
-        .map(str::to_owned)
-    };
+    let args = remove_alice;
     // The map a whole write leaves.
     let whole = env.copy(&original, "whole");
     let (code, _, err) = run(args(&whole.display().to_string()));
@@ -543,18 +545,7 @@ fn without_an_atomic_exchange_a_write_killed_between_its_renames_is_finished_by_
     let env = TestEnv::new();
     let original = crate::damaged::table_profile(&env);
     let old = local_storage(&original);
-    let peer = "3bdbb806-03b6-49cf-8058-085626ab2fdc";
-    let args = |s: &str| {
-        [
-            "remove",
-            peer,
-            "--store",
-            s,
-            "--origin",
-            crate::damaged::ORIGIN,
-        ]
-        .map(str::to_owned)
-    };
+    let args = remove_alice;
     let no_exchange = [("MESHPEERS_TEST_NO_EXCHANGE", "1")];
     let whole = env.copy(&original, "whole");
     let out = crate::support::meshpeers()

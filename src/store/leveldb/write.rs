@@ -427,8 +427,10 @@ fn exchange(a: &Path, b: &Path) -> Result<bool> {
     let err = std::io::Error::last_os_error();
     match err.raw_os_error() {
         Some(libc::EINVAL | libc::ENOTSUP) => Ok(false),
-        _ => Err(anyhow::Error::new(err)
-            .context(format!("cannot put the new database in place at {}", b.display()))),
+        _ => Err(anyhow::Error::new(err).context(format!(
+            "cannot put the new database in place at {}",
+            b.display()
+        ))),
     }
 }
 
