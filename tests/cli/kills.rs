@@ -253,3 +253,24 @@ fn a_key_rotation_killed_anywhere_keeps_every_secret_readable_in_a_chromium_prof
     );
     rotation_sweep(&db, "leveldb", &["--origin", crate::damaged::ORIGIN]);
 }
+
+#[test]
+fn a_key_rotation_killed_anywhere_keeps_every_secret_readable_in_a_playwright_state() {
+    let env = TestEnv::new();
+    let flat = local_storage(&repo().join("fixtures/corrupt/attempts-missing.json"));
+    let state = serde_json::json!({
+        "cookies": [],
+        "origins": [{
+            "origin": crate::damaged::ORIGIN,
+            "localStorage": flat
+                .iter()
+                .map(|(k, v)| serde_json::json!({"name": k, "value": v}))
+                .collect::<Vec<_>>(),
+        }],
+    });
+    let template = env.write(
+        "storage-state.json",
+        serde_json::to_string_pretty(&state).unwrap(),
+    );
+    rotation_sweep(&template, "storage-state.json", &[]);
+}
