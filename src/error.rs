@@ -42,6 +42,11 @@ pub enum MeshError {
     /// Something the user asked for does not exist, or was refused (exit 1).
     #[error("{0}")]
     Refused(String),
+    /// The store changed between the read a plan was made from and the save (another
+    /// program wrote it); nothing was written. Writing commands plan again (exit 1 when
+    /// they give up).
+    #[error("{0}")]
+    Changed(String),
     /// A browser holds the profile (exit 5).
     #[error(
         "{path}: the profile is in use by a running browser; close the browser that uses this profile and try again"
@@ -100,7 +105,7 @@ impl MeshError {
         match self {
             MeshError::Usage { .. } => exit::USAGE,
             MeshError::InvalidInput { .. } => exit::INVALID_INPUT,
-            MeshError::Refused(_) => exit::FINDINGS,
+            MeshError::Refused(_) | MeshError::Changed(_) => exit::FINDINGS,
             MeshError::Locked { .. } | MeshError::Busy { .. } => exit::LOCKED,
             MeshError::Crypto(_) => exit::CRYPTO,
             MeshError::Internal { .. } => exit::INTERNAL,

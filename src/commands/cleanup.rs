@@ -8,9 +8,13 @@ use crate::cli::CleanupArgs;
 use crate::peers::Namespace;
 use crate::peers::cleanup::{self, Thresholds};
 use crate::settings::Settings;
+use crate::store::Store;
 
 pub fn run(settings: &Settings, args: &CleanupArgs) -> Result<u8> {
-    let mut store = settings.open_store_for_write(&args.write)?;
+    write::run(settings, &args.write, |store| plan(settings, args, store))
+}
+
+fn plan(settings: &Settings, args: &CleanupArgs, store: &mut Store) -> Result<Job> {
     let ns = Namespace::new(&store.area, &settings.prefix);
     let (peers, problems) = ns.load_peers();
     super::warn_skipped(problems.len());
@@ -29,6 +33,9 @@ pub fn run(settings: &Settings, args: &CleanupArgs) -> Result<u8> {
         .strategy
         .to_possible_value()
         .map_or_else(String::new, |v| v.get_name().to_owned());
-    let job = Job::new(format!("cleanup --strategy {strategy}"), plan, "removed");
-    write::apply(settings, &mut store, &args.write, job)
+    Ok(Job::new(
+        format!("cleanup --strategy {strategy}"),
+        plan,
+        "removed",
+    ))
 }

@@ -11,24 +11,29 @@ use crate::cli::{ImportArgs, ImportMode};
 use crate::error::MeshError;
 use crate::peers::{Namespace, import};
 use crate::settings::Settings;
-use crate::store::jsontext;
+use crate::store::{Store, jsontext};
 
 pub fn run(settings: &Settings, args: &ImportArgs) -> Result<u8> {
     let text = read_input(settings, &args.file)?;
-    let mut store = settings.open_store_for_write(&args.write)?;
-    let app_export = import::is_app_export(&text);
+    write::run(settings, &args.write, |store| {
+        plan(settings, args, &text, store)
+    })
+}
+
+fn plan(settings: &Settings, args: &ImportArgs, text: &str, store: &mut Store) -> Result<Job> {
+    let app_export = import::is_app_export(text);
     let mut warnings = Vec::new();
     let backup = if app_export {
         let ns = Namespace::new(&store.area, &settings.prefix);
         import::from_app_export(
             &ns,
             &args.file,
-            &text,
+            text,
             || super::keys::store_key(&ns, &args.key),
             &mut warnings,
         )?
     } else {
-        Backup::parse(&args.file, &text)?
+        Backup::parse(&args.file, text)?
     };
     if backup.prefix != settings.prefix {
         return Err(MeshError::usage_hint(
@@ -75,8 +80,7 @@ pub fn run(settings: &Settings, args: &ImportArgs) -> Result<u8> {
         ImportMode::Merge => "merge",
         ImportMode::Replace => "replace",
     };
-    let job = Job::new(format!("import --mode {mode}"), plan, "imported");
-    write::apply(settings, &mut store, &args.write, job)
+    Ok(Job::new(format!("import --mode {mode}"), plan, "imported"))
 }
 
 fn read_input(settings: &Settings, file: &str) -> Result<String> {

@@ -9,50 +9,46 @@ use crate::peers::{Namespace, maintenance};
 use crate::settings::Settings;
 
 pub fn remove(settings: &Settings, args: &RemoveArgs) -> Result<u8> {
-    let mut store = settings.open_store_for_write(&args.write)?;
-    let ns = Namespace::new(&store.area, &settings.prefix);
-    let plan = maintenance::remove(&ns, &args.ids, settings.now, &store.location)?;
-    let job = Job::new(format!("remove {}", args.ids.join(" ")), plan, "removed");
-    write::apply(settings, &mut store, &args.write, job)
+    write::run(settings, &args.write, |store| {
+        let ns = Namespace::new(&store.area, &settings.prefix);
+        let plan = maintenance::remove(&ns, &args.ids, settings.now, &store.location)?;
+        Ok(Job::new(
+            format!("remove {}", args.ids.join(" ")),
+            plan,
+            "removed",
+        ))
+    })
 }
 
 pub fn clear(settings: &Settings, args: &ClearArgs) -> Result<u8> {
-    let mut store = settings.open_store_for_write(&args.write)?;
-    let ns = Namespace::new(&store.area, &settings.prefix);
-    let plan = maintenance::clear(&ns);
-    if !plan.changes.is_empty() {
-        write::confirm(
-            &args.write,
-            &format!(
-                "clear: remove all {} peer records, the index, the metadata and the encryption key from {}",
-                plan.actions.len(),
-                store.location
-            ),
-        )?;
-    }
-    write::apply(
-        settings,
-        &mut store,
-        &args.write,
-        Job::new("clear", plan, "removed"),
-    )
+    write::run(settings, &args.write, |store| {
+        let ns = Namespace::new(&store.area, &settings.prefix);
+        let plan = maintenance::clear(&ns);
+        if !plan.changes.is_empty() {
+            write::confirm(
+                &args.write,
+                &format!(
+                    "clear: remove all {} peer records, the index, the metadata and the encryption key from {}",
+                    plan.actions.len(),
+                    store.location
+                ),
+            )?;
+        }
+        Ok(Job::new("clear", plan, "removed"))
+    })
 }
 
 pub fn unblacklist(settings: &Settings, args: &UnblacklistArgs) -> Result<u8> {
-    let mut store = settings.open_store_for_write(&args.write)?;
-    let ns = Namespace::new(&store.area, &settings.prefix);
-    let (plan, skipped) =
-        maintenance::unblacklist(&ns, args.expired, &args.ids, settings.now, &store.location)?;
-    super::warn_skipped(skipped);
-    let command = if args.expired {
-        "unblacklist --expired".into()
-    } else {
-        format!("unblacklist {}", args.ids.join(" "))
-    };
-    write::apply(
-        settings,
-        &mut store,
-        &args.write,
-        Job::new(command, plan, "unblacklisted"),
-    )
+    write::run(settings, &args.write, |store| {
+        let ns = Namespace::new(&store.area, &settings.prefix);
+        let (plan, skipped) =
+            maintenance::unblacklist(&ns, args.expired, &args.ids, settings.now, &store.location)?;
+        super::warn_skipped(skipped);
+        let command = if args.expired {
+            "unblacklist --expired".into()
+        } else {
+            format!("unblacklist {}", args.ids.join(" "))
+        };
+        Ok(Job::new(command, plan, "unblacklisted"))
+    })
 }

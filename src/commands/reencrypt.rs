@@ -9,9 +9,22 @@ use crate::crypto::{self, NewKind};
 use crate::passphrase;
 use crate::peers::{Namespace, secrets};
 use crate::settings::Settings;
+use crate::store::Store;
 
 pub fn run(settings: &Settings, args: &ReEncryptArgs) -> Result<u8> {
-    let mut store = settings.open_store_for_write(&args.write)?;
+    // The new passphrase is asked for once, however many times the store is planned.
+    let mut new_pass: Option<Zeroizing<String>> = None;
+    write::run(settings, &args.write, |store| {
+        plan(settings, args, store, &mut new_pass)
+    })
+}
+
+fn plan(
+    settings: &Settings,
+    args: &ReEncryptArgs,
+    store: &mut Store,
+    new_pass: &mut Option<Zeroizing<String>>,
+) -> Result<Job> {
     let ns = Namespace::new(&store.area, &settings.prefix);
     let current = super::keys::store_key(
         &ns,
@@ -28,16 +41,18 @@ pub fn run(settings: &Settings, args: &ReEncryptArgs) -> Result<u8> {
         &store.location,
     )?;
     let to: NewKind = args.to.into();
-    let new_pass = match (to, args.write.dry_run) {
-        (NewKind::Jwk, _) | (_, true) => Zeroizing::new(String::new()),
-        _ => passphrase::new(args.new_passphrase_file.as_deref())?,
+    let new_pass = match new_pass {
+        Some(p) => p,
+        None => new_pass.insert(match (to, args.write.dry_run) {
+            (NewKind::Jwk, _) | (_, true) => Zeroizing::new(String::new()),
+            _ => passphrase::new(args.new_passphrase_file.as_deref())?,
+        }),
     };
     let (new_key, record) = crypto::new_record(to, new_pass.as_bytes(), args.iterations);
     let plan = secrets::rotate(&ns, &decrypted, &new_key, &record, to, settings.now)?;
-    let job = Job::new(
+    Ok(Job::new(
         format!("re-encrypt --to {}", to.name()),
         plan,
         "re-encrypted",
-    );
-    write::apply(settings, &mut store, &args.write, job)
+    ))
 }

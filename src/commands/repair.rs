@@ -8,10 +8,13 @@ use crate::cli::RepairArgs;
 use crate::peers::Namespace;
 use crate::peers::repair::{self, RepairOptions};
 use crate::settings::Settings;
-use crate::store::Area;
+use crate::store::{Area, Store};
 
 pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
-    let mut store = settings.open_store_for_write(&args.write)?;
+    write::run(settings, &args.write, |store| plan(settings, args, store))
+}
+
+fn plan(settings: &Settings, args: &RepairArgs, store: &mut Store) -> Result<Job> {
     let ns = Namespace::new(&store.area, &settings.prefix);
     let key_state = super::keys::key_state(&ns, &args.key)?;
     let opts = RepairOptions {
@@ -39,5 +42,5 @@ pub fn run(settings: &Settings, args: &RepairArgs) -> Result<u8> {
     });
     let mut job = Job::new("repair", plan, "repaired");
     job.quarantine = quarantine;
-    write::apply(settings, &mut store, &args.write, job)
+    Ok(job)
 }

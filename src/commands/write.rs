@@ -60,8 +60,47 @@ pub fn confirm(args: &WriteArgs, question: &str) -> Result<()> {
     }
 }
 
+/// How many times a writing command plans when the store keeps changing under it.
+const ATTEMPTS: usize = 5;
+
+/// Opens the store for writing, plans with `plan` and applies the job. When another program
+/// wrote the store between this read and the save (nothing was written), the store is read
+/// and the plan made again — from what the store holds now, so the other program's update
+/// is kept — up to [`ATTEMPTS`] times.
+pub fn run(
+    settings: &Settings,
+    args: &WriteArgs,
+    mut plan: impl FnMut(&mut Store) -> Result<Job>,
+) -> Result<u8> {
+    let mut attempt = 1;
+    loop {
+        let mut store = settings.open_store_for_write(args)?;
+        let job = plan(&mut store)?;
+        match apply(settings, &mut store, args, job) {
+            Err(e) if changed_meanwhile(&e) => {
+                if attempt == ATTEMPTS {
+                    return Err(e.context(format!(
+                        "{}: another program kept writing the store while this run planned ({ATTEMPTS} times); run the command again when it has finished",
+                        store.location
+                    )));
+                }
+                output::note(&format!(
+                    "{}: another program wrote the store while this run planned; nothing was written, planning again from what it holds now",
+                    store.location
+                ));
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+fn changed_meanwhile(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<MeshError>(), Some(MeshError::Changed(_)))
+}
+
 /// Applies `plan` to `store` (or only prints it with --dry-run) and prints the report.
-pub fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, job: Job) -> Result<u8> {
+fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, job: Job) -> Result<u8> {
     let Job {
         command,
         plan:

@@ -206,8 +206,8 @@ impl Store {
         }
         if let Some((_, read)) = &self.guard {
             if !read.unchanged() {
-                return Err(MeshError::Refused(format!(
-                    "{}: the file changed since it was read (another program wrote it); nothing was written (run the command again)",
+                return Err(MeshError::Changed(format!(
+                    "{}: the file changed since it was read (another program wrote it); nothing was written",
                     self.location
                 ))
                 .into());

@@ -35,8 +35,8 @@ pub fn save(
     {
         let mut db = ReadDb::open(&dir)?;
         if db.read(|db| load_origin(db, origin))? != *basis {
-            return Err(MeshError::Refused(format!(
-                "{location}: {origin} changed since it was read (another program wrote it meanwhile); nothing was written (run the command again)"
+            return Err(MeshError::Changed(format!(
+                "{location}: {origin} changed since it was read (another program wrote it meanwhile); nothing was written"
             ))
             .into());
         }
