@@ -68,7 +68,7 @@ fn holder_pid(file: &File) -> Option<i32> {
     let mut fl = whole_file_write_lock();
     // SAFETY: a valid descriptor and a pointer to an initialised flock.
     let rc = unsafe { libc::fcntl(file.as_raw_fd(), GET_LOCK, &mut fl) };
-    let held = rc == 0 && i32::from(fl.l_type) != libc::F_UNLCK && fl.l_pid > 0;
+    let held = rc == 0 && i64::from(fl.l_type) != i64::from(libc::F_UNLCK) && fl.l_pid > 0;
     held.then_some(fl.l_pid)
 }
 
