@@ -72,6 +72,26 @@ fn holder_pid(file: &File) -> Option<i32> {
     held.then_some(fl.l_pid)
 }
 
+/// Whether the process holding a process lock is another meshpeers. Where open-file-
+/// description locks exist (Linux) a meshpeers lock has no process and never comes here.
+/// On macOS meshpeers takes process locks like Chromium, so the holder's name tells them
+/// apart: another meshpeers is waited for, a browser refused at once.
+#[cfg(target_os = "macos")]
+fn another_meshpeers(pid: i32) -> bool {
+    let mut name = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; proc_name writes at most that much.
+    let n = unsafe { libc::proc_name(pid, name.as_mut_ptr().cast(), name.len() as u32) };
+    let ours = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    n > 0 && ours.is_some_and(|o| name[..n as usize] == *o.as_bytes())
+}
+
+#[cfg(not(target_os = "macos"))]
+fn another_meshpeers(_: i32) -> bool {
+    false
+}
+
 /// What is being locked, for the messages.
 #[derive(Clone, Copy)]
 pub enum Target {
@@ -103,7 +123,7 @@ pub fn lock(path: &Path, target: Target, shown: &Path) -> Result<FileLock> {
             return Ok(FileLock { file });
         }
         match (holder_pid(&file), target) {
-            (Some(_), Target::Profile) => {
+            (Some(pid), Target::Profile) if !another_meshpeers(pid) => {
                 return Err(MeshError::Locked {
                     path: shown.display().to_string(),
                 }
