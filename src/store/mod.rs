@@ -22,6 +22,7 @@
 mod area;
 pub mod atomic;
 pub(crate) mod debris;
+pub mod firefox;
 mod flat;
 pub(crate) mod jsontext;
 pub mod leveldb;
