@@ -3,3 +3,4 @@
 //! The backend that reads and writes profiles through them is built on these (issue 12).
 
 pub mod lsvalue;
+pub mod metadata;
