@@ -5,3 +5,4 @@
 pub mod data;
 pub mod lsvalue;
 pub mod metadata;
+pub mod profiles;
