@@ -50,7 +50,9 @@ fn invalid(path: &Path, problem: impl Into<String>) -> anyhow::Error {
 /// Copies the database and its journal into a private directory, again while either
 /// changed during the copy (a Firefox flush), at most 20 times.
 fn snapshot(path: &Path) -> Result<tempfile::TempDir> {
-    let journal = PathBuf::from(format!("{}-journal", path.display()));
+    let mut journal = path.as_os_str().to_owned();
+    journal.push("-journal");
+    let journal = PathBuf::from(journal);
     let dir = tempfile::Builder::new()
         .prefix("meshpeers-firefox-")
         .tempdir()
