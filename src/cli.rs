@@ -34,6 +34,9 @@ value_enum! {
         Playwright,
         /// Chromium's `Local Storage/leveldb` directory (or a profile / user-data dir holding it).
         Leveldb,
+        /// A Firefox profile, the Firefox root holding `profiles.ini`, an origin directory
+        /// (`storage/default/<origin>`) or its `ls/data.sqlite`.
+        Firefox,
     }
 }
 

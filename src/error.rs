@@ -47,11 +47,12 @@ pub enum MeshError {
     /// they give up).
     #[error("{0}")]
     Changed(String),
-    /// A browser holds the profile (exit 5).
-    #[error(
-        "{path}: the profile is in use by a running browser; close the browser that uses this profile and try again"
-    )]
-    Locked { path: String },
+    /// A browser holds the profile (exit 5); `browser`: which one and its pid, when known.
+    #[error("{path}: {}", locked_text(*.browser))]
+    Locked {
+        path: String,
+        browser: Option<(&'static str, i32)>,
+    },
     /// Another meshpeers kept writing the store for longer than a writer waits (exit 5).
     #[error(
         "{path}: another meshpeers is writing this store; nothing was changed (try again when it has finished)"
@@ -64,6 +65,15 @@ pub enum MeshError {
     /// Wrong passphrase or undecryptable data (exit 6).
     #[error("{0}")]
     Crypto(String),
+}
+
+fn locked_text(browser: Option<(&str, i32)>) -> String {
+    match browser {
+        Some((name, pid)) => format!(
+            "the profile is in use by a running {name} (pid {pid}); close {name} and try again (nothing was changed)"
+        ),
+        None => "the profile is in use by a running browser; close the browser that uses this profile and try again".into(),
+    }
 }
 
 impl MeshError {

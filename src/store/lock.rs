@@ -97,6 +97,8 @@ fn another_meshpeers(_: i32) -> bool {
 pub enum Target {
     /// A browser profile's `LOCK` file: a process holding it is the browser.
     Profile,
+    /// A Firefox profile's `.parentlock`: a process holding it is Firefox.
+    FirefoxProfile,
     /// A store file (JSON dump, Playwright state).
     StoreFile,
 }
@@ -110,7 +112,7 @@ pub fn lock(path: &Path, target: Target, shown: &Path) -> Result<FileLock> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .create(matches!(target, Target::Profile))
+            .create(!matches!(target, Target::StoreFile))
             .truncate(false)
             .open(path)
             .with_context(|| format!("cannot open {}", path.display()))?;
@@ -123,9 +125,13 @@ pub fn lock(path: &Path, target: Target, shown: &Path) -> Result<FileLock> {
             return Ok(FileLock { file });
         }
         match (holder_pid(&file), target) {
-            (Some(pid), Target::Profile) if !another_meshpeers(pid) => {
+            (Some(pid), Target::Profile | Target::FirefoxProfile) if !another_meshpeers(pid) => {
                 return Err(MeshError::Locked {
                     path: shown.display().to_string(),
+                    browser: match target {
+                        Target::FirefoxProfile => Some(("Firefox", pid)),
+                        _ => None,
+                    },
                 }
                 .into());
             }
@@ -137,6 +143,38 @@ pub fn lock(path: &Path, target: Target, shown: &Path) -> Result<FileLock> {
             }
             _ => std::thread::sleep(Duration::from_millis(20)),
         }
+    }
+}
+
+/// The process (a browser) holding a write lock on `path` now, if any: a probe that takes no
+/// lock and changes nothing (the file is opened read-only, and not created).
+pub fn holder(path: &Path) -> Option<i32> {
+    let file = File::open(path).ok()?;
+    holder_pid(&file).filter(|pid| !another_meshpeers(*pid))
+}
+
+/// A lock only meshpeers runs take, on a directory (`flock`, which needs no write access):
+/// for stores outside a browser profile, where no browser lock exists to take. Waits for
+/// another meshpeers up to 10 s, then refuses (`MeshError::Busy`).
+pub fn lock_dir(dir: &Path, shown: &Path) -> Result<FileLock> {
+    let start = Instant::now();
+    let file = File::open(dir).with_context(|| format!("cannot open {}", dir.display()))?;
+    loop {
+        // SAFETY: a valid descriptor.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(FileLock { file });
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(err).with_context(|| format!("cannot lock {}", dir.display()));
+        }
+        if start.elapsed() >= WAIT {
+            return Err(MeshError::Busy {
+                path: shown.display().to_string(),
+            }
+            .into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

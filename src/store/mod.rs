@@ -11,7 +11,7 @@
 //! - `area`: the `Area` map and the `ChangeSet` of a save.
 //! - `open`: detection of what `--store` names, and the open `Store`.
 //! - `origin`: the choice of origin (`--origin`, or the only one holding the namespace).
-//! - `flat`, `playwright`, `leveldb`: the backends; `atomic` and `jsontext` serve the JSON ones.
+//! - `flat`, `playwright`, `leveldb`, `firefox`: the backends; `atomic` and `jsontext` serve the JSON ones.
 //!
 //! Adding a backend: write one module (a file, or a folder for a bigger one) with a type that
 //! implements `Backend`, add its `BackendKind` variant (with its display name and serde name),
@@ -49,6 +49,9 @@ pub enum BackendKind {
     Playwright,
     /// Chromium's `Local Storage/leveldb` directory (or a profile / user-data dir holding it).
     Leveldb,
+    /// Firefox's `storage/default/<origin>/ls/data.sqlite` (a profile, the Firefox root
+    /// holding `profiles.ini`, an origin directory, or the database itself).
+    Firefox,
 }
 
 impl fmt::Display for BackendKind {
@@ -57,6 +60,7 @@ impl fmt::Display for BackendKind {
             BackendKind::Flat => "flat JSON dump",
             BackendKind::Playwright => "Playwright storage state",
             BackendKind::Leveldb => "Chromium LevelDB",
+            BackendKind::Firefox => "Firefox",
         })
     }
 }
@@ -71,6 +75,10 @@ pub struct OriginInfo {
     /// When the browser last wrote the origin (epoch ms; LevelDB profiles only).
     #[serde(rename = "lastModified", skip_serializing_if = "Option::is_none")]
     pub last_modified: Option<f64>,
+    /// The origin's usage as Firefox counts it (UTF-16 units of keys and values), from its
+    /// own cache in the database (Firefox profiles only).
+    #[serde(rename = "firefoxUsage", skip_serializing_if = "Option::is_none")]
+    pub firefox_usage: Option<u64>,
 }
 
 /// What a backend offers; one implementation per store format.
@@ -84,6 +92,16 @@ pub trait Backend {
     /// backend can tell directly).
     fn has_origin(&mut self, origin: &str) -> Result<bool> {
         Ok(self.namespace_counts("")?.iter().any(|(o, _)| o == origin))
+    }
+    /// Whether a named origin is probed directly rather than found among all origins: a
+    /// browser profile (possibly with hundreds of origins), where a write creates an origin
+    /// that is not there yet.
+    fn probes_origins(&self) -> bool {
+        false
+    }
+    /// What the user should know about the store as opened (e.g. "the browser is running").
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
     }
     /// Damage the store holds that reads work around but writes must not (a LevelDB log
     /// record that fails its checksum).

@@ -12,8 +12,8 @@ use super::debris;
 use super::lock::{self, FileIdentity, FileLock, Target};
 use super::origin::{Choice, choose_origin};
 use super::{
-    Area, Backend, BackendKind, ChangeSet, OriginInfo, SaveOptions, StorageDamage, flat, jsontext,
-    leveldb, playwright,
+    Area, Backend, BackendKind, ChangeSet, OriginInfo, SaveOptions, StorageDamage, firefox, flat,
+    jsontext, leveldb, playwright,
 };
 use crate::error::MeshError;
 
@@ -122,6 +122,10 @@ impl Store {
             StoreSource::Path(p) if p.is_dir() => {
                 return Self::open_dir(opts, p);
             }
+            StoreSource::Path(p) if is_firefox_file(p, opts.format)? => {
+                let scope = firefox::file_scope(p);
+                return Self::open_firefox(opts, scope);
+            }
             StoreSource::Path(p) if opts.lock_for_write => {
                 let (bytes, held) = read_locked(p)?;
                 guard = Some(held);
@@ -149,7 +153,7 @@ impl Store {
             kind: backend.kind(),
             origin,
             area,
-            notes: note.into_iter().collect(),
+            notes: backend.notes().into_iter().chain(note).collect(),
             damage: backend.damage(),
             backend,
             path,
@@ -165,16 +169,33 @@ impl Store {
         ) {
             return Err(MeshError::invalid(&location, "is a directory, not a JSON file").into());
         }
-        let Some(dir) = leveldb::resolve_dir(given, opts.profile.as_deref()) else {
-            let what = match &opts.profile {
-                Some(p) => format!("has no profile {p} with a Local Storage/leveldb database"),
-                None => "is a directory but holds no Chromium localStorage database (looked for CURRENT in it, in Local Storage/leveldb and in Default/Local Storage/leveldb)".into(),
+        let leveldb_dir = match opts.format {
+            Some(BackendKind::Firefox) => None,
+            _ => leveldb::resolve_dir(given, opts.profile.as_deref()),
+        };
+        let Some(dir) = leveldb_dir else {
+            if opts.format != Some(BackendKind::Leveldb) {
+                if let Some(scope) = firefox::resolve_dir(given, opts.profile.as_deref())? {
+                    return Self::open_firefox(opts, scope);
+                }
+            }
+            let what = match (&opts.profile, opts.format) {
+                (_, Some(BackendKind::Firefox)) => "is a directory but not a Firefox profile, a Firefox root with profiles.ini, or an origin directory (storage/default/<origin> with ls/data.sqlite)".into(),
+                (Some(p), _) => format!("has no profile {p} with a Local Storage/leveldb database or in its profiles.ini"),
+                (None, _) => "is a directory but holds no browser localStorage (looked for Chromium's Local Storage/leveldb in it, in Local Storage/ and in Default/, and for a Firefox profile, profiles.ini or origin directory)".into(),
             };
             return Err(MeshError::invalid(&location, what).into());
         };
         let backend: Box<dyn Backend> = Box::new(leveldb::LevelDbStore::open(&dir)?);
         let location = dir.display().to_string();
         Self::with_backend(location, backend, Some(dir), opts)
+    }
+
+    fn open_firefox(opts: &OpenOptions, scope: firefox::Scope) -> Result<Store> {
+        let store = firefox::FirefoxStore::open(scope)?;
+        let path = store.location();
+        let location = path.display().to_string();
+        Self::with_backend(location, Box::new(store), Some(path), opts)
     }
 
     /// Every origin of the store with what it holds.
@@ -243,6 +264,24 @@ fn read_locked(path: &Path) -> Result<(Vec<u8>, (FileLock, FileIdentity))> {
     Ok((bytes, (held, identity)))
 }
 
+/// Whether a store file is a Firefox database: forced, named `data.sqlite`, or SQLite inside.
+fn is_firefox_file(path: &Path, forced: Option<BackendKind>) -> Result<bool> {
+    match forced {
+        Some(BackendKind::Firefox) => return Ok(true),
+        Some(_) => return Ok(false),
+        None => {}
+    }
+    let mut head = [0u8; 16];
+    let n = match std::fs::File::open(path) {
+        Ok(mut f) => f
+            .read(&mut head)
+            .with_context(|| format!("cannot read store {}", path.display()))?,
+        // The usual message for a file that cannot be opened comes later.
+        Err(_) => return Ok(false),
+    };
+    Ok(firefox::looks_like_database(path, &head[..n]))
+}
+
 /// Refuses what cannot be a store file (missing, a directory) with the usual messages.
 fn read_store_file_meta(path: &Path) -> Result<()> {
     let meta =
@@ -300,6 +339,13 @@ fn open_json(
             return Err(MeshError::invalid(
                 location,
                 "is a file; a LevelDB store is a directory (Local Storage/leveldb)",
+            )
+            .into());
+        }
+        BackendKind::Firefox => {
+            return Err(MeshError::invalid(
+                location,
+                "is not a Firefox database (forced with --store-format firefox)",
             )
             .into());
         }

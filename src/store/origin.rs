@@ -32,7 +32,7 @@ pub(super) fn choose_origin(
                 .map(|o| normalize_origin(o).to_owned()),
         ));
     }
-    if let (Some(wanted), BackendKind::Leveldb) = (&opts.origin, backend.kind()) {
+    if let (Some(wanted), true) = (&opts.origin, backend.probes_origins()) {
         // One probe instead of visiting every origin of a large profile. A profile that has
         // never stored anything for the origin gets it on the first write (a restore into a
         // fresh profile).

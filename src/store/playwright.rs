@@ -218,6 +218,7 @@ fn parse_origin(text: &str, elem: &str) -> Result<PwOrigin, String> {
         keys: area.len(),
         bytes: area.iter().map(|(k, v)| entry_bytes(k, v)).sum(),
         last_modified: None,
+        firefox_usage: None,
     };
     Ok(PwOrigin {
         name,

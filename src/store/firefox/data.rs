@@ -34,46 +34,88 @@ pub struct OriginData {
 
 /// Reads `path` (an `ls/data.sqlite`).
 pub fn read(path: &Path) -> Result<OriginData> {
-    let copy = snapshot(path)?;
-    let conn = Connection::open_with_flags(
-        copy.path().join("data.sqlite"),
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| invalid(path, format!("cannot be opened as SQLite ({e})")))?;
-    read_connection(path, &conn)
+    with_snapshot(path, |conn| read_connection(path, conn))
+}
+
+/// The origin `path` (an `ls/data.sqlite`) belongs to and its keys, without decoding values.
+pub fn read_keys(path: &Path) -> Result<(String, Vec<JsString>)> {
+    with_snapshot(path, |conn| {
+        let (origin, _) = database_row(path, conn)?;
+        let mut stmt = conn.prepare("SELECT key FROM data").map_err(sql(path))?;
+        let mut rows = stmt.query([]).map_err(sql(path))?;
+        let mut keys = Vec::new();
+        while let Some(row) = rows.next().map_err(sql(path))? {
+            keys.push(key_of(path, row.get_ref(0).map_err(sql(path))?)?);
+        }
+        Ok((origin, keys))
+    })
 }
 
 fn invalid(path: &Path, problem: impl Into<String>) -> anyhow::Error {
     MeshError::invalid(path.display(), problem).into()
 }
 
-/// Copies the database and its journal into a private directory, again while either
-/// changed during the copy (a Firefox flush), at most 20 times.
-fn snapshot(path: &Path) -> Result<tempfile::TempDir> {
+fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> anyhow::Error + '_ {
+    move |e| {
+        invalid(
+            path,
+            format!("is not a Firefox localStorage database ({e})"),
+        )
+    }
+}
+
+/// The path of a database's rollback journal.
+pub fn journal_of(path: &Path) -> PathBuf {
     let mut journal = path.as_os_str().to_owned();
     journal.push("-journal");
-    let journal = PathBuf::from(journal);
-    let dir = tempfile::Builder::new()
-        .prefix("meshpeers-firefox-")
-        .tempdir()
-        .context("cannot make a private directory for the database copy")?;
+    PathBuf::from(journal)
+}
+
+/// Runs `read` on a consistent, private snapshot of the database: without a journal, its
+/// bytes read into memory (one read of the file); with one (a transaction under way, or a
+/// crash's hot journal), a copy of both in a private directory, where SQLite rolls the
+/// journal back. Again while either changed during the copy (a Firefox flush), at most 20
+/// times.
+fn with_snapshot<T>(path: &Path, read: impl Fn(&Connection) -> Result<T>) -> Result<T> {
+    let journal = journal_of(path);
     for _ in 0..20 {
         let before = (stamp(path)?, stamp(&journal)?);
-        fs::copy(path, dir.path().join("data.sqlite"))
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let copied_journal = dir.path().join("data.sqlite-journal");
-        let _ = fs::remove_file(&copied_journal);
-        if before.1.is_some() {
-            match fs::copy(&journal, &copied_journal) {
+        if before.0.is_none() {
+            return Err(invalid(path, "does not exist"));
+        }
+        if before.1.is_none() {
+            let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            if (stamp(path)?, stamp(&journal)?) == before {
+                check_header(path, &bytes)?;
+                let mut conn = Connection::open_in_memory()
+                    .context("cannot open an in-memory SQLite database")?;
+                conn.deserialize_read_exact(rusqlite::MAIN_DB, &bytes[..], bytes.len(), true)
+                    .map_err(sql(path))?;
+                return read(&conn);
+            }
+        } else {
+            let dir = tempfile::Builder::new()
+                .prefix("meshpeers-firefox-")
+                .tempdir()
+                .context("cannot make a private directory for the database copy")?;
+            let copy = dir.path().join("data.sqlite");
+            fs::copy(path, &copy).with_context(|| format!("cannot read {}", path.display()))?;
+            match fs::copy(&journal, dir.path().join("data.sqlite-journal")) {
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
                     return Err(e).with_context(|| format!("cannot read {}", journal.display()));
                 }
             }
-        }
-        if (stamp(path)?, stamp(&journal)?) == before {
-            return Ok(dir);
+            if (stamp(path)?, stamp(&journal)?) == before {
+                check_header(path, &fs::read(&copy)?)?;
+                let conn = Connection::open_with_flags(
+                    &copy,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(|e| invalid(path, format!("cannot be opened as SQLite ({e})")))?;
+                return read(&conn);
+            }
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
@@ -81,6 +123,20 @@ fn snapshot(path: &Path) -> Result<tempfile::TempDir> {
         path: path.display().to_string(),
     }
     .into())
+}
+
+/// An SQLite database starts with its 16-byte magic and a 100-byte header.
+fn check_header(path: &Path, bytes: &[u8]) -> Result<()> {
+    if bytes.is_empty() {
+        return Err(invalid(path, "is empty, not an SQLite database"));
+    }
+    if bytes.len() < 100 || !bytes.starts_with(b"SQLite format 3\0") {
+        return Err(invalid(
+            path,
+            "is not an SQLite database (it does not start with \"SQLite format 3\")",
+        ));
+    }
+    Ok(())
 }
 
 /// Size and modification time, or `None` for a missing file.
@@ -92,17 +148,11 @@ fn stamp(path: &Path) -> Result<Option<(u64, std::time::SystemTime)>> {
     }
 }
 
-/// Reads an open database; `path` names it in messages.
-pub fn read_connection(path: &Path, conn: &Connection) -> Result<OriginData> {
-    let sql = |e: rusqlite::Error| {
-        invalid(
-            path,
-            format!("is not a Firefox localStorage database ({e})"),
-        )
-    };
+/// The version check and the one `database` row: (origin, usage).
+fn database_row(path: &Path, conn: &Connection) -> Result<(String, i64)> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(sql)?;
+        .map_err(sql(path))?;
     if version > SCHEMA_VERSION {
         return Err(invalid(
             path,
@@ -113,39 +163,50 @@ pub fn read_connection(path: &Path, conn: &Connection) -> Result<OriginData> {
     }
     let mut stmt = conn
         .prepare("SELECT origin, usage FROM database")
-        .map_err(sql)?;
+        .map_err(sql(path))?;
     let rows: Vec<(String, i64)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(sql)?
+        .map_err(sql(path))?
         .collect::<rusqlite::Result<_>>()
-        .map_err(sql)?;
-    let [(origin, usage)] = <[_; 1]>::try_from(rows).map_err(|rows| {
-        invalid(
+        .map_err(sql(path))?;
+    <[_; 1]>::try_from(rows)
+        .map(|[row]| row)
+        .map_err(|rows| {
+            invalid(
+                path,
+                format!(
+                    "has {} rows in its database table (Firefox keeps exactly one)",
+                    rows.len()
+                ),
+            )
+        })
+}
+
+/// A key as stored: TEXT holding WTF-8 (a lone surrogate as its 3-byte form).
+fn key_of(path: &Path, value: ValueRef<'_>) -> Result<JsString> {
+    match value {
+        ValueRef::Text(b) | ValueRef::Blob(b) => Ok(JsString::from_wtf8(b.to_vec())),
+        other => Err(invalid(
             path,
-            format!(
-                "has {} rows in its database table (Firefox keeps exactly one)",
-                rows.len()
-            ),
-        )
-    })?;
+            format!("has a key of SQLite type {}", other.data_type()),
+        )),
+    }
+}
+
+/// Reads an open database; `path` names it in messages.
+pub fn read_connection(path: &Path, conn: &Connection) -> Result<OriginData> {
+    let sql = sql(path);
+    let (origin, usage) = database_row(path, conn)?;
     let mut stmt = conn
         .prepare("SELECT key, utf16_length, conversion_type, compression_type, value FROM data")
-        .map_err(sql)?;
-    let mut rows = stmt.query([]).map_err(sql)?;
+        .map_err(&sql)?;
+    let mut rows = stmt.query([]).map_err(&sql)?;
     let mut area = Area::new();
-    while let Some(row) = rows.next().map_err(sql)? {
-        let key = match row.get_ref(0).map_err(sql)? {
-            ValueRef::Text(b) | ValueRef::Blob(b) => JsString::from_wtf8(b.to_vec()),
-            other => {
-                return Err(invalid(
-                    path,
-                    format!("has a key of SQLite type {}", other.data_type()),
-                ));
-            }
-        };
+    while let Some(row) = rows.next().map_err(&sql)? {
+        let key = key_of(path, row.get_ref(0).map_err(&sql)?)?;
         let (conversion, compression): (i64, i64) =
-            (row.get(2).map_err(sql)?, row.get(3).map_err(sql)?);
-        let bytes = match row.get_ref(4).map_err(sql)? {
+            (row.get(2).map_err(&sql)?, row.get(3).map_err(&sql)?);
+        let bytes = match row.get_ref(4).map_err(&sql)? {
             ValueRef::Blob(b) | ValueRef::Text(b) => b,
             other => {
                 return Err(invalid(
@@ -266,7 +327,7 @@ mod tests {
         let err = format!("{:#}", read(&not_sqlite).unwrap_err());
         assert!(
             err.contains(&not_sqlite.display().to_string())
-                && err.contains("not a Firefox localStorage database"),
+                && err.contains("is not an SQLite database (it does not start with \"SQLite format 3\")"),
             "{err}"
         );
 

@@ -14,6 +14,8 @@ pub(crate) mod swap_marker;
 mod table_check;
 mod write;
 
+pub(crate) use write::{KEPT_INFIX, KEPT_STAMP, prune_kept};
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -333,6 +335,7 @@ pub fn origin_info(db: &mut DB, origin: &str) -> Result<OriginInfo> {
         keys: area.len(),
         bytes: area.iter().map(|(k, v)| entry_bytes(k, v)).sum(),
         last_modified: None,
+        firefox_usage: None,
     })
 }
 
@@ -443,6 +446,10 @@ fn strip_marker(err: anyhow::Error) -> anyhow::Error {
 impl crate::store::Backend for LevelDbStore {
     fn kind(&self) -> crate::store::BackendKind {
         crate::store::BackendKind::Leveldb
+    }
+
+    fn probes_origins(&self) -> bool {
+        true
     }
 
     fn origins(&mut self) -> Result<Vec<OriginInfo>> {

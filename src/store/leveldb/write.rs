@@ -371,8 +371,8 @@ fn swap(dir: &Path, work: &Path, parent: &Path, name: &str) -> Result<PathBuf> {
 }
 
 /// The name meshpeers gives a kept previous database: `<name>.meshpeers-backup-<UTC time>`.
-pub(super) const KEPT_INFIX: &str = "meshpeers-backup-";
-const KEPT_STAMP: &str = "%Y%m%dT%H%M%S%.3fZ";
+pub(crate) const KEPT_INFIX: &str = "meshpeers-backup-";
+pub(crate) const KEPT_STAMP: &str = "%Y%m%dT%H%M%S%.3fZ";
 
 /// Exchanges two directories atomically; `false` when the system or file system cannot (or,
 /// for the tests of the fallback, when `MESHPEERS_TEST_NO_EXCHANGE` is set).
@@ -441,7 +441,7 @@ fn exchange(_: &Path, _: &Path) -> Result<bool> {
 
 /// Removes the oldest previous databases meshpeers kept beside `dir`, leaving `keep`. Best
 /// effort: they are copies of older states, and the write has already succeeded.
-pub(super) fn prune_kept(dir: &Path, keep: usize) -> Vec<PathBuf> {
+pub(crate) fn prune_kept(dir: &Path, keep: usize) -> Vec<PathBuf> {
     let Ok(dir) = dir.canonicalize() else {
         return Vec::new();
     };
