@@ -135,8 +135,10 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The store: a flat JSON dump or a Playwright storage state file (detected from its
-    /// content), `-` to read a JSON dump from stdin, or a Chromium `Local Storage/leveldb`
-    /// directory — or the profile, user-data or Electron userData directory that holds it.
+    /// content), `-` to read a JSON dump from stdin, a Chromium `Local Storage/leveldb`
+    /// directory — or the profile, user-data or Electron userData directory that holds it —,
+    /// or a Firefox profile directory, the Firefox root holding `profiles.ini`, an origin
+    /// directory (`storage/default/<origin>`) or its `ls/data.sqlite`.
     #[arg(
         long,
         short = 's',
@@ -152,7 +154,8 @@ pub struct GlobalArgs {
     pub origin: Option<String>,
 
     /// With a browser user-data directory as --store: the profile to read (default
-    /// `Default`), e.g. `Profile 1`.
+    /// `Default`), e.g. `Profile 1`; with a Firefox root: a profile's name or directory name
+    /// from `profiles.ini` (default: the one Firefox starts).
     #[arg(long, env = "MESHPEERS_PROFILE", global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
@@ -213,11 +216,12 @@ pub enum Command {
 /// Describe a store: backend, origins, schema version, peers, sizes, key record, the keys
 /// outside the namespace, and findings about the namespace's structure.
 ///
-/// JSON (`--json`): {backend, origin, origins:[{origin, keys, bytes, lastModified}],
+/// JSON (`--json`): {backend, origin, origins:[{origin, keys, bytes, lastModified, firefoxUsage}],
 /// schemaVersion, peerCount, namespaceBytes, originBytes, keyRecord, otherKeys:[{key, bytes}],
 /// findings:[{severity, code, key, message}]}. `bytes` count 2 per UTF-16 unit of keys and
-/// values (the browser quota's measure); `lastModified` (LevelDB profiles only) is the
-/// browser's last write to the origin in epoch ms; `peerCount` counts `mesh:peer:*` records;
+/// values (the browser quota's measure); `lastModified` (browser profiles only) is the
+/// browser's last write to the origin in epoch ms; `firefoxUsage` (Firefox only) is the
+/// usage Firefox itself has recorded for the origin, in UTF-16 units; `peerCount` counts `mesh:peer:*` records;
 /// `keyRecord` is null or {kind, alg} with kind jwk, passphrase, wrapped, jwk-unusable or
 /// unknown.
 #[derive(Debug, Args)]
@@ -380,8 +384,9 @@ pub struct WriteArgs {
     #[arg(long)]
     pub no_backup: bool,
 
-    /// How many previous database directories to keep beside a Chromium profile meshpeers
-    /// writes (`leveldb.meshpeers-backup-<time>`; older ones it made are removed).
+    /// How many previous database directories to keep beside a browser profile meshpeers
+    /// writes (Chromium: `leveldb.meshpeers-backup-<time>`; Firefox: the origin's
+    /// `ls.meshpeers-backup-<time>`; older ones it made are removed).
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub keep_previous: usize,
 }

@@ -70,7 +70,7 @@ pub enum MeshError {
 fn locked_text(browser: Option<(&str, i32)>) -> String {
     match browser {
         Some((name, pid)) => format!(
-            "the profile is in use by a running {name} (pid {pid}); close {name} and try again (nothing was changed)"
+            "the profile is in use by a running {name} (pid {pid}); close {name} and try again"
         ),
         None => "the profile is in use by a running browser; close the browser that uses this profile and try again".into(),
     }

@@ -147,8 +147,12 @@ fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
     output::print(output::kv_table(&rows))?;
 
     let modified = r.origins.iter().any(|o| o.last_modified.is_some());
+    let usage = r.origins.iter().any(|o| o.firefox_usage.is_some());
     if r.origins.len() > 1 || modified {
         let mut headers = vec!["ORIGIN", "KEYS", "BYTES"];
+        if usage {
+            headers.push("FIREFOX USAGE");
+        }
         if modified {
             headers.push("LAST MODIFIED");
         }
@@ -159,6 +163,9 @@ fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
                 o.keys.to_string(),
                 output::bytes(o.bytes),
             ];
+            if usage {
+                row.push(o.firefox_usage.map_or("-".into(), |u| u.to_string()));
+            }
             if modified {
                 row.push(o.last_modified.map_or("-".into(), |ms| {
                     settings.time(Some(&serde_json::Value::from(ms)))
