@@ -100,12 +100,18 @@ impl<'a> Namespace<'a> {
         }
     }
 
-    /// Every `<prefix>peer:<id>` record in store order, indexed or not.
+    /// Every `<prefix>peer:<id>` record, indexed or not, in id order (UTF-16 code units, as
+    /// JavaScript compares strings): the same on every backend, whatever order the browser
+    /// keeps its keys in (LevelDB sorts them by their encoded bytes, Firefox by row).
     pub fn records(&self) -> impl Iterator<Item = (JsString, &'a JsString)> + '_ {
         let peer_prefix = format!("{}peer:", self.prefix);
-        self.area
+        let mut records: Vec<(JsString, &'a JsString)> = self
+            .area
             .iter()
-            .filter_map(move |(k, v)| k.strip_prefix(&peer_prefix).map(|id| (id, v)))
+            .filter_map(|(k, v)| k.strip_prefix(&peer_prefix).map(|id| (id, v)))
+            .collect();
+        records.sort_by(|a, b| a.0.utf16_units().cmp(b.0.utf16_units()));
+        records.into_iter()
     }
 
     /// The peers the app sees, in index order, and the index entries it cannot use.

@@ -15,7 +15,7 @@ use crate::support::{TestEnv, json, repo, run};
 const A: &str = "http://127.0.0.1:3000";
 const B: &str = "http://localhost:4000";
 
-type Pairs = Vec<(JsString, JsString)>;
+pub(crate) type Pairs = Vec<(JsString, JsString)>;
 
 fn browser() -> Option<PathBuf> {
     let exe = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -32,7 +32,7 @@ fn browser() -> Option<PathBuf> {
     None
 }
 
-fn driver(script: &Path, args: &[&str]) -> String {
+pub(crate) fn driver(script: &Path, args: &[&str]) -> String {
     let out = Command::new("node")
         .arg(script)
         .args(args)
@@ -47,7 +47,7 @@ fn driver(script: &Path, args: &[&str]) -> String {
 }
 
 /// A browser that has the profile open on `origin`, until its stdin is closed.
-fn hold(script: &Path, profile: &str, origin: &str) -> std::process::Child {
+pub(crate) fn hold(script: &Path, profile: &str, origin: &str) -> std::process::Child {
     let mut child = Command::new("node")
         .arg(script)
         .args(["hold", profile, origin])
@@ -64,12 +64,12 @@ fn hold(script: &Path, profile: &str, origin: &str) -> std::process::Child {
 }
 
 /// What page JavaScript sees in `origin`, sorted by key.
-fn page_read(script: &Path, profile: &Path, origin: &str) -> Pairs {
+pub(crate) fn page_read(script: &Path, profile: &Path, origin: &str) -> Pairs {
     let text = driver(script, &["read", &profile.display().to_string(), origin]);
     serde_json::from_str(&text).unwrap()
 }
 
-fn sorted(mut p: Pairs) -> Pairs {
+pub(crate) fn sorted(mut p: Pairs) -> Pairs {
     p.sort_by(|a, b| a.0.utf16_units().cmp(b.0.utf16_units()));
     p
 }
@@ -109,22 +109,7 @@ fn seed() -> (Pairs, Pairs) {
 fn seeded_profile(env: &TestEnv, script: &Path) -> (PathBuf, Pairs, Pairs) {
     let (a, b) = seed();
     let profile = env.path("profile");
-    let mut plan = String::from("{");
-    for (i, (origin, pairs)) in [(A, &a), (B, &b)].into_iter().enumerate() {
-        if i > 0 {
-            plan.push(',');
-        }
-        plan.push_str(&format!("{}:[", JsString::from(origin).to_json()));
-        for (j, (k, v)) in pairs.iter().enumerate() {
-            if j > 0 {
-                plan.push(',');
-            }
-            plan.push_str(&format!("[{},{}]", k.to_json(), v.to_json()));
-        }
-        plan.push(']');
-    }
-    plan.push('}');
-    let plan_file = env.write("plan.json", plan);
+    let plan_file = env.write("plan.json", plan(&[(A, &a), (B, &b)]));
     driver(
         script,
         &[
@@ -134,6 +119,26 @@ fn seeded_profile(env: &TestEnv, script: &Path) -> (PathBuf, Pairs, Pairs) {
         ],
     );
     (profile, a, b)
+}
+
+/// A driver's `write` plan: `{origin: [[key, value], ...], ...}` (JSON keeps lone surrogates).
+pub(crate) fn plan(origins: &[(&str, &Pairs)]) -> String {
+    let mut plan = String::from("{");
+    for (i, (origin, pairs)) in origins.iter().enumerate() {
+        if i > 0 {
+            plan.push(',');
+        }
+        plan.push_str(&format!("{}:[", JsString::from(*origin).to_json()));
+        for (j, (k, v)) in pairs.iter().enumerate() {
+            if j > 0 {
+                plan.push(',');
+            }
+            plan.push_str(&format!("[{},{}]", k.to_json(), v.to_json()));
+        }
+        plan.push(']');
+    }
+    plan.push('}');
+    plan
 }
 
 fn leveldb(profile: &Path) -> PathBuf {

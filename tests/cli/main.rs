@@ -9,6 +9,7 @@ pub mod damaged;
 mod disk_full;
 mod docs;
 mod export;
+pub mod firefox;
 mod fixtures;
 mod fuzz_corpus;
 mod hostile;

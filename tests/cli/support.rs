@@ -179,13 +179,16 @@ pub fn oracle_dirs() -> Vec<PathBuf> {
     out
 }
 
-/// The JSON store forms of an oracle directory.
+/// The store forms of an oracle directory: its files, and a Firefox profile that Firefox
+/// wrote from its `store.json` (where Firefox is installed).
 pub fn store_forms(dir: &Path) -> Vec<PathBuf> {
-    ["store.json", "storage-state.json", "leveldb"]
+    let mut forms: Vec<PathBuf> = ["store.json", "storage-state.json", "leveldb"]
         .iter()
         .map(|f| dir.join(f))
         .filter(|p| p.exists())
-        .collect()
+        .collect();
+    forms.extend(crate::firefox::firefox_form(dir));
+    forms
 }
 
 pub fn oracle(dir: &Path, name: &str) -> Value {
