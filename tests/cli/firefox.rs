@@ -29,7 +29,9 @@ pub fn firefox() -> Option<PathBuf> {
         return Some(driver.join("firefox.mjs"));
     }
     if std::env::var_os("MESHPEERS_REQUIRE_BROWSER").is_some() {
-        panic!("Firefox ({exe}) or tests/browser/node_modules/puppeteer-core is missing; run .ci/run's setup");
+        panic!(
+            "Firefox ({exe}) or tests/browser/node_modules/puppeteer-core is missing; run .ci/run's setup"
+        );
     }
     eprintln!(
         "SKIPPED: no Firefox at {exe} or no puppeteer-core in tests/browser/node_modules; Firefox tests did not run"
@@ -112,7 +114,10 @@ fn seed() -> (Pairs, Pairs) {
     let big: String = (0..200_000)
         .map(|_| {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(x >> 16) as usize % 64])
+            char::from(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                    [(x >> 16) as usize % 64],
+            )
         })
         .collect();
     a.push(("big".into(), big.into()));
@@ -146,7 +151,12 @@ fn storage_files(profile: &Path) -> std::collections::BTreeMap<String, Vec<u8>> 
             if e.file_type().unwrap().is_dir() {
                 stack.push(e.path());
             } else {
-                let rel = e.path().strip_prefix(profile).unwrap().display().to_string();
+                let rel = e
+                    .path()
+                    .strip_prefix(profile)
+                    .unwrap()
+                    .display()
+                    .to_string();
                 files.insert(rel, std::fs::read(e.path()).unwrap());
             }
         }
@@ -199,14 +209,25 @@ fn what_firefox_wrote_meshpeers_reads_without_changing_a_byte() {
         vec!["cleanup", "--strategy", "hybrid", "--dry-run"],
     ] {
         let want = json(args.iter().copied().chain(["--store", &f, "--now", NOW]));
-        for store in [s.clone(), origin_dir.display().to_string(), db.display().to_string()] {
-            let got = json(args.iter().copied().chain(["--store", &store, "--now", NOW]));
+        for store in [
+            s.clone(),
+            origin_dir.display().to_string(),
+            db.display().to_string(),
+        ] {
+            let got = json(
+                args.iter()
+                    .copied()
+                    .chain(["--store", &store, "--now", NOW]),
+            );
             assert_eq!(got, want, "{args:?} on {store}");
         }
     }
     // A namespace backup holds the same entries (in the store's own order).
     let entries = |store: &str| {
-        let mut e = json(["export", "--store", store])["entries"].as_array().unwrap().clone();
+        let mut e = json(["export", "--store", store])["entries"]
+            .as_array()
+            .unwrap()
+            .clone();
         e.sort_by_key(|x| x[0].as_str().unwrap().to_owned());
         e
     };
@@ -222,7 +243,11 @@ fn what_firefox_wrote_meshpeers_reads_without_changing_a_byte() {
     assert_eq!(origins[1]["origin"], B);
     assert_eq!(origins[1]["firefoxUsage"], usage(&b));
     assert!(origins[0]["lastModified"].as_f64().unwrap() > 1.7e12);
-    assert_eq!(storage_files(&profile), before, "reading changed the profile");
+    assert_eq!(
+        storage_files(&profile),
+        before,
+        "reading changed the profile"
+    );
 }
 
 #[test]
@@ -260,7 +285,10 @@ fn what_meshpeers_wrote_firefox_reads_exactly_with_the_right_usage() {
         let want = sorted(pairs_of(&flat_a, None));
         assert_eq!(page_read(&script, &profile, A), want, "after {step:?}");
         assert_eq!(page_read(&script, &profile, B), sorted(b.clone()));
-        let estimate: u64 = driver(&script, &["estimate", &s, A]).trim().parse().unwrap();
+        let estimate: u64 = driver(&script, &["estimate", &s, A])
+            .trim()
+            .parse()
+            .unwrap();
         assert_eq!(estimate, usage(&want), "Firefox's usage after {step:?}");
     }
 
@@ -283,13 +311,19 @@ fn what_meshpeers_wrote_firefox_reads_exactly_with_the_right_usage() {
     }
     let want = sorted(pairs_of(&flat_a, None));
     assert_eq!(page_read(&script, &profile, A), want);
-    let estimate: u64 = driver(&script, &["estimate", &s, A]).trim().parse().unwrap();
+    let estimate: u64 = driver(&script, &["estimate", &s, A])
+        .trim()
+        .parse()
+        .unwrap();
     assert_eq!(estimate, usage(&want));
     assert_eq!(page_read(&script, &profile, B), sorted(b));
     // The files keep Firefox's modes.
     use std::os::unix::fs::PermissionsExt;
     for f in ["ls/data.sqlite", "ls/usage", ".metadata-v2"] {
-        let mode = std::fs::metadata(origin_dir.join(f)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(origin_dir.join(f))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o644, "{f}");
     }
 }
@@ -325,7 +359,10 @@ fn a_running_firefox_makes_every_write_refused_and_reads_still_work() {
     ] {
         let (code, _, err) = run(args.iter().copied().chain(["--store", &s, "--now", NOW]));
         assert_eq!(code, 5, "{args:?}: {err}");
-        assert!(err.contains("running Firefox (pid") && err.contains("close Firefox"), "{err}");
+        assert!(
+            err.contains("running Firefox (pid") && err.contains("close Firefox"),
+            "{err}"
+        );
     }
     assert_eq!(
         json(["list", "--store", &s, "--include-blacklisted"]),
@@ -346,7 +383,11 @@ fn a_running_firefox_makes_every_write_refused_and_reads_still_work() {
             .filter(|k| after.get(*k) != before.get(*k))
             .collect::<Vec<_>>()
     );
-    assert_eq!(page_read(&script, &profile, A), sorted(a), "Firefox's data is intact");
+    assert_eq!(
+        page_read(&script, &profile, A),
+        sorted(a),
+        "Firefox's data is intact"
+    );
 }
 
 #[test]
@@ -392,8 +433,15 @@ fn a_restore_creates_the_origin_in_a_fresh_firefox_profile() {
         page_read(&script, &profile, B),
         vec![("theme".into(), "dark".into())]
     );
-    let estimate: u64 = driver(&script, &["estimate", &s, A]).trim().parse().unwrap();
+    let estimate: u64 = driver(&script, &["estimate", &s, A])
+        .trim()
+        .parse()
+        .unwrap();
     assert_eq!(estimate, usage(&want));
     // Firefox took the new origin in as its own: it wrote the metadata file for it.
-    assert!(profile.join("storage/default/http+++127.0.0.1+3000/.metadata-v2").is_file());
+    assert!(
+        profile
+            .join("storage/default/http+++127.0.0.1+3000/.metadata-v2")
+            .is_file()
+    );
 }

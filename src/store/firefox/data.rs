@@ -84,7 +84,8 @@ fn with_snapshot<T>(path: &Path, read: impl Fn(&Connection) -> Result<T>) -> Res
             return Err(invalid(path, "does not exist"));
         }
         if before.1.is_none() {
-            let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let bytes =
+                fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
             if (stamp(path)?, stamp(&journal)?) == before {
                 check_header(path, &bytes)?;
                 let mut conn = Connection::open_in_memory()
@@ -169,17 +170,15 @@ fn database_row(path: &Path, conn: &Connection) -> Result<(String, i64)> {
         .map_err(sql(path))?
         .collect::<rusqlite::Result<_>>()
         .map_err(sql(path))?;
-    <[_; 1]>::try_from(rows)
-        .map(|[row]| row)
-        .map_err(|rows| {
-            invalid(
-                path,
-                format!(
-                    "has {} rows in its database table (Firefox keeps exactly one)",
-                    rows.len()
-                ),
-            )
-        })
+    <[_; 1]>::try_from(rows).map(|[row]| row).map_err(|rows| {
+        invalid(
+            path,
+            format!(
+                "has {} rows in its database table (Firefox keeps exactly one)",
+                rows.len()
+            ),
+        )
+    })
 }
 
 /// A key as stored: TEXT holding WTF-8 (a lone surrogate as its 3-byte form).
@@ -327,7 +326,9 @@ mod tests {
         let err = format!("{:#}", read(&not_sqlite).unwrap_err());
         assert!(
             err.contains(&not_sqlite.display().to_string())
-                && err.contains("is not an SQLite database (it does not start with \"SQLite format 3\")"),
+                && err.contains(
+                    "is not an SQLite database (it does not start with \"SQLite format 3\")"
+                ),
             "{err}"
         );
 

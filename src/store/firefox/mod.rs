@@ -63,18 +63,27 @@ fn profile_of_origin_dir(dir: &Path) -> Option<PathBuf> {
 pub fn resolve_dir(given: &Path, profile: Option<&str>) -> Result<Option<Scope>> {
     let ini = given.join("profiles.ini");
     if ini.is_file() {
-        let text = fs::read_to_string(&ini)
-            .with_context(|| format!("cannot read {}", ini.display()))?;
+        let text =
+            fs::read_to_string(&ini).with_context(|| format!("cannot read {}", ini.display()))?;
         let (all, default) = profiles::parse(given, &text);
         let chosen = match profile {
-            Some(name) => profiles::find(&all, name).map(|p| p.path.clone()).ok_or_else(|| {
-                let names: Vec<String> = all.iter().map(|p| format!("{} ({})", p.name, p.path.display())).collect();
-                MeshError::usage(format!(
-                    "--profile {name}: {} lists no such profile; it lists: {}",
-                    ini.display(),
-                    if names.is_empty() { "none".into() } else { names.join(", ") }
-                ))
-            })?,
+            Some(name) => profiles::find(&all, name)
+                .map(|p| p.path.clone())
+                .ok_or_else(|| {
+                    let names: Vec<String> = all
+                        .iter()
+                        .map(|p| format!("{} ({})", p.name, p.path.display()))
+                        .collect();
+                    MeshError::usage(format!(
+                        "--profile {name}: {} lists no such profile; it lists: {}",
+                        ini.display(),
+                        if names.is_empty() {
+                            "none".into()
+                        } else {
+                            names.join(", ")
+                        }
+                    ))
+                })?,
             None => default.ok_or_else(|| {
                 MeshError::usage_hint(
                     format!("{} names no default profile", ini.display()),
@@ -107,7 +116,9 @@ pub fn resolve_dir(given: &Path, profile: Option<&str>) -> Result<Option<Scope>>
 
 /// The scope of a `data.sqlite` file given as `--store`.
 pub fn file_scope(file: &Path) -> Scope {
-    let ls = file.parent().filter(|p| p.file_name().is_some_and(|n| n == "ls"));
+    let ls = file
+        .parent()
+        .filter(|p| p.file_name().is_some_and(|n| n == "ls"));
     match ls.and_then(Path::parent) {
         Some(dir) if file.file_name().is_some_and(|n| n == "data.sqlite") => Scope::Origin {
             dir: dir.to_path_buf(),
@@ -186,16 +197,17 @@ impl FirefoxStore {
     fn databases(&self) -> Result<Vec<(PathBuf, Option<String>)>> {
         match &self.scope {
             Scope::Database { file } => Ok(vec![(file.clone(), None)]),
-            Scope::Origin { dir, .. } => Ok(vec![(
-                dir.join("ls").join("data.sqlite"),
-                dir_name(dir),
-            )]),
+            Scope::Origin { dir, .. } => {
+                Ok(vec![(dir.join("ls").join("data.sqlite"), dir_name(dir))])
+            }
             Scope::Profile { profile } => {
                 let repo = profile.join("storage").join("default");
                 let entries = match fs::read_dir(&repo) {
                     Ok(e) => e,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-                    Err(e) => return Err(e).with_context(|| format!("cannot read {}", repo.display())),
+                    Err(e) => {
+                        return Err(e).with_context(|| format!("cannot read {}", repo.display()));
+                    }
                 };
                 let mut out = Vec::new();
                 for e in entries {
@@ -357,7 +369,10 @@ impl Backend for FirefoxStore {
     ) -> Result<Option<PathBuf>> {
         let Some(origin) = origin else {
             return Err(MeshError::usage_hint(
-                format!("{}: no origin chosen to write to", self.location().display()),
+                format!(
+                    "{}: no origin chosen to write to",
+                    self.location().display()
+                ),
                 "name it with --origin ORIGIN",
             )
             .into());
@@ -372,7 +387,10 @@ impl Backend for FirefoxStore {
         let Some(origin) = origin else {
             return Ok(());
         };
-        let got = self.read_origin(origin)?.map(|d| d.area).unwrap_or_default();
+        let got = self
+            .read_origin(origin)?
+            .map(|d| d.area)
+            .unwrap_or_default();
         if got != *expected {
             anyhow::bail!(
                 "{}: after saving, {origin} does not hold what was written (a bug in meshpeers, or Firefox wrote to the profile at the same time)",

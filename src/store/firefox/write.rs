@@ -170,7 +170,10 @@ fn transaction(target: &Target, origin: &str, basis: &Area, changes: &ChangeSet)
     if now.origin != origin {
         return Err(MeshError::invalid(
             db.display(),
-            format!("holds {} now, not {origin}; nothing was written", now.origin),
+            format!(
+                "holds {} now, not {origin}; nothing was written",
+                now.origin
+            ),
         )
         .into());
     }
@@ -255,7 +258,8 @@ fn invalidate_caches(target: &Target) -> Result<()> {
     if let Some(dir) = &target.origin_dir {
         let path = dir.join(".metadata-v2");
         if path.is_file() {
-            let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let bytes =
+                fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
             let marked = metadata::with_accessed(&bytes)
                 .map_err(|e| MeshError::invalid(path.display(), e.to_string()))?;
             if marked != bytes {
@@ -340,7 +344,10 @@ fn keep_previous(target: &Target) -> Result<PathBuf> {
     if let Err(e) = result {
         let _ = fs::remove_dir_all(&work);
         return Err(e).with_context(|| {
-            format!("cannot keep a copy of the previous state at {}", kept.display())
+            format!(
+                "cannot keep a copy of the previous state at {}",
+                kept.display()
+            )
         });
     }
     Ok(kept)
@@ -398,7 +405,10 @@ fn create(target: &Target, origin: &str, changes: &ChangeSet) -> Result<()> {
 fn rename_in(work: &Path, to: &Path) -> Result<()> {
     fs::rename(work, to).with_context(|| {
         let _ = fs::remove_dir_all(work);
-        format!("cannot put the new localStorage in place at {}", to.display())
+        format!(
+            "cannot put the new localStorage in place at {}",
+            to.display()
+        )
     })
 }
 
