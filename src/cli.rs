@@ -194,6 +194,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Locate(LocateArgs),
     Inspect(InspectArgs),
     List(ListArgs),
     Show(ShowArgs),
@@ -211,6 +212,28 @@ pub enum Command {
     Repair(RepairArgs),
     ReEncrypt(ReEncryptArgs),
     Completions(CompletionsArgs),
+}
+
+/// Find every store on this machine that holds the namespace: every profile of Chrome,
+/// Chromium, Edge, Brave, Vivaldi and Opera, Electron apps' userData directories, and every
+/// Firefox profile in a `profiles.ini`, in Linux, macOS and Windows layouts.
+///
+/// Read-only: every store is opened as a read opens it (a copy, nothing written), also while
+/// its browser runs. One row per store and origin that holds the namespace (`--prefix`); a
+/// store that cannot be read is named in a warning and skipped. Exit status 0, also when
+/// nothing is found.
+///
+/// JSON (`--json`): an array of {browser, profile, store, backend, origin, peerCount,
+/// lastModified, running}: `browser` is chrome, chromium, edge, brave, vivaldi, opera,
+/// `electron:<App>` or firefox; `profile` the profile's directory name; `store` a path
+/// `--store` takes as it is (with `--origin ORIGIN`); `peerCount` the length of the
+/// namespace's index; `lastModified` the browser's last write to the origin (epoch ms, or
+/// null); `running` whether the browser runs with that profile now.
+#[derive(Debug, Args)]
+pub struct LocateArgs {
+    /// The home directory to search (default: $HOME), e.g. a copy of a user's home.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 /// Describe a store: backend, origins, schema version, peers, sizes, key record, the keys

@@ -8,6 +8,7 @@ mod import;
 mod inspect;
 mod keys;
 mod list;
+mod locate;
 mod maintenance;
 mod reencrypt;
 mod repair;
@@ -52,6 +53,7 @@ where
     };
     let settings = Settings::from_args(&cli.global);
     match cli.command {
+        Command::Locate(args) => locate::run(&settings, &args),
         Command::Inspect(args) => inspect::run(&settings, &args),
         Command::List(args) => list::run(&settings, &args),
         Command::Show(args) => show::run(&settings, &args),

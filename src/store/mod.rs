@@ -12,6 +12,7 @@
 //! - `open`: detection of what `--store` names, and the open `Store`.
 //! - `origin`: the choice of origin (`--origin`, or the only one holding the namespace).
 //! - `flat`, `playwright`, `leveldb`, `firefox`: the backends; `atomic` and `jsontext` serve the JSON ones.
+//! - `locate`: where browsers keep localStorage under a home directory.
 //!
 //! Adding a backend: write one module (a file, or a folder for a bigger one) with a type that
 //! implements `Backend`, add its `BackendKind` variant (with its display name and serde name),
@@ -26,6 +27,7 @@ pub mod firefox;
 mod flat;
 pub(crate) mod jsontext;
 pub mod leveldb;
+pub mod locate;
 pub(crate) mod lock;
 mod open;
 mod origin;
@@ -108,7 +110,15 @@ pub trait Backend {
     fn damage(&self) -> Vec<StorageDamage> {
         Vec::new()
     }
-    /// The map of one origin (`None` for a flat dump). Called once per open.
+    /// When the browser last wrote `origin` (epoch ms), where the store records it.
+    fn last_modified(&mut self, origin: &str) -> Result<Option<f64>> {
+        Ok(self
+            .origins()?
+            .into_iter()
+            .find(|o| o.origin == origin)
+            .and_then(|o| o.last_modified))
+    }
+    /// The map of one origin (`None` for a flat dump).
     fn load(&mut self, origin: Option<&str>) -> Result<Area>;
     /// Applies `changes` to `origin` in one atomic save, creating the origin if needed. Gives
     /// the path where the previous state is kept when the backend keeps one (a LevelDB

@@ -182,7 +182,13 @@ impl Store {
             let what = match (&opts.profile, opts.format) {
                 (_, Some(BackendKind::Firefox)) => "is a directory but not a Firefox profile, a Firefox root with profiles.ini, or an origin directory (storage/default/<origin> with ls/data.sqlite)".into(),
                 (Some(p), _) => format!("has no profile {p} with a Local Storage/leveldb database or in its profiles.ini"),
-                (None, _) => "is a directory but holds no browser localStorage (looked for Chromium's Local Storage/leveldb in it, in Local Storage/ and in Default/, and for a Firefox profile, profiles.ini or origin directory)".into(),
+                (None, _) => match leveldb::profiles_in(given).as_slice() {
+                    [] => "is a directory but holds no browser localStorage (looked for Chromium's Local Storage/leveldb in it, in Local Storage/ and in Default/, and for a Firefox profile, profiles.ini or origin directory)".into(),
+                    names => format!(
+                        "is a Chromium user-data directory whose Default profile holds no Chromium localStorage database; choose a profile with --profile NAME: {}",
+                        names.join(", ")
+                    ),
+                },
             };
             return Err(MeshError::invalid(&location, what).into());
         };

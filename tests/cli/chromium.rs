@@ -17,7 +17,7 @@ const B: &str = "http://localhost:4000";
 
 pub(crate) type Pairs = Vec<(JsString, JsString)>;
 
-fn browser() -> Option<PathBuf> {
+pub(crate) fn browser() -> Option<PathBuf> {
     let exe = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let driver = repo().join("tests/browser");
     if Path::new(&exe).exists() && driver.join("node_modules/playwright-core").is_dir() {

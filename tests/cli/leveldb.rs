@@ -263,7 +263,7 @@ fn profile_user_data_and_electron_directories_lead_to_the_database() {
     let (code, _, err) = run(["list", "--store", &p("udd")]);
     assert_eq!(code, 3, "no Default profile: {err}");
     assert!(
-        err.contains("holds no Chromium localStorage database"),
+        err.contains("whose Default profile holds no Chromium localStorage database; choose a profile with --profile NAME: Profile 1"),
         "{err}"
     );
     let (code, _, err) = run(["list", "--store", &p("udd"), "--profile", "Nope"]);

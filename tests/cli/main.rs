@@ -16,6 +16,7 @@ mod hostile;
 mod js_semantics;
 mod kills;
 pub mod leveldb;
+mod locate;
 mod maintenance;
 mod parity;
 mod races;

@@ -352,26 +352,26 @@ fn clear() {
     ┌──────────────────────────────────────┬────────────────────────┬────────┬───────┬─────────────────────────┐
     │ PEER                                 ┆ NAME                   ┆ ACTION ┆ RULE  ┆ WHY                     │
     ╞══════════════════════════════════════╪════════════════════════╪════════╪═══════╪═════════════════════════╡
-    │ 3bdbb806-03b6-49cf-8058-085626ab2fdc ┆ Alice                  ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 8424dad9-e6d3-4bc5-aea7-18ea048fa903 ┆ Bob                    ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 3e693117-6055-4390-9169-bdc17e5cb1ef ┆ Chloé Müller           ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 76903246-a037-4d56-a223-203097c22820 ┆ Dave                   ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ b371e63a-0fb2-4626-bb39-6b419f7eff1a ┆ Эмма 🌸 エマ           ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 7b45e0fe-7748-43ca-a63e-70e8a37657b3 ┆ Frank                  ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ c5218519-0558-4a4a-b7da-73c574aab9cc ┆ Grace                  ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 6ba04cb5-07d8-48f2-8cd4-a9a1e2d39b87 ┆ محمد                   ┆ remove ┆ clear ┆ logout: every peer goes │
     │ 1078b098-8979-4613-99bb-a378074e888e ┆ Heidi                  ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 92e5ad48-ff07-4ea6-8c9d-f113a71e8f38 ┆ Ivan                   ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 73240ed2-d238-4600-994a-f85e0c7380ee ┆ Judy                   ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 8206ecc9-187f-4bea-95d5-07607d555c74 ┆ Zoë 日本 😀            ┆ remove ┆ clear ┆ logout: every peer goes │
     │ 118f0213-ee24-4a3f-9567-ddc8f7a2a333 ┆ Mallory                ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ a33ce554-bbe8-425e-a68e-b62e497f5914 ┆ \u{1b}[31mred\u{1b}[0m ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 9577ebcc-1869-46d5-b337-c2a1289aee33 ┆ Olivia                 ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ 49e9d0c2-c4a8-49de-bb32-9b34aee0b021 ┆ Peggy                  ┆ remove ┆ clear ┆ logout: every peer goes │
     │ 268fbb91-33c7-403b-bf5b-8c32a6cd5e32 ┆ Rupert                 ┆ remove ┆ clear ┆ logout: every peer goes │
-    │ f77667cf-9126-4a91-884c-b1c1e137f955 ┆ Sybil                  ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 3bdbb806-03b6-49cf-8058-085626ab2fdc ┆ Alice                  ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 3e693117-6055-4390-9169-bdc17e5cb1ef ┆ Chloé Müller           ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 49e9d0c2-c4a8-49de-bb32-9b34aee0b021 ┆ Peggy                  ┆ remove ┆ clear ┆ logout: every peer goes │
     │ 5548a411-04eb-413b-8008-eb3b70dbf2f8 ┆ Trent                  ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 6ba04cb5-07d8-48f2-8cd4-a9a1e2d39b87 ┆ محمد                   ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 73240ed2-d238-4600-994a-f85e0c7380ee ┆ Judy                   ┆ remove ┆ clear ┆ logout: every peer goes │
     │ 74d42bb4-fa62-4dd0-88d1-2b462510e146 ┆ Victor                 ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 76903246-a037-4d56-a223-203097c22820 ┆ Dave                   ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 7b45e0fe-7748-43ca-a63e-70e8a37657b3 ┆ Frank                  ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 8206ecc9-187f-4bea-95d5-07607d555c74 ┆ Zoë 日本 😀            ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 8424dad9-e6d3-4bc5-aea7-18ea048fa903 ┆ Bob                    ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 92e5ad48-ff07-4ea6-8c9d-f113a71e8f38 ┆ Ivan                   ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ 9577ebcc-1869-46d5-b337-c2a1289aee33 ┆ Olivia                 ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ a33ce554-bbe8-425e-a68e-b62e497f5914 ┆ \u{1b}[31mred\u{1b}[0m ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ b371e63a-0fb2-4626-bb39-6b419f7eff1a ┆ Эмма 🌸 エマ           ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ c5218519-0558-4a4a-b7da-73c574aab9cc ┆ Grace                  ┆ remove ┆ clear ┆ logout: every peer goes │
+    │ f77667cf-9126-4a91-884c-b1c1e137f955 ┆ Sybil                  ┆ remove ┆ clear ┆ logout: every peer goes │
     └──────────────────────────────────────┴────────────────────────┴────────┴───────┴─────────────────────────┘
     removed 20 peers in store.json
     deleted: 20 peer records, mesh:peers:index, mesh:peers:metadata
@@ -499,8 +499,8 @@ fn repair() {
     │ PEER                                 ┆ NAME ┆ ACTION ┆ RULE   ┆ WHY                              │
     ╞══════════════════════════════════════╪══════╪════════╪════════╪══════════════════════════════════╡
     │ 6ba04cb5-07d8-48f2-8cd4-a9a1e2d39b87 ┆ -    ┆ fix    ┆ repair ┆ reconnectionAttempts missing → 0 │
-    │ a33ce554-bbe8-425e-a68e-b62e497f5914 ┆ -    ┆ fix    ┆ repair ┆ displayName sanitised            │
     │ 74d42bb4-fa62-4dd0-88d1-2b462510e146 ┆ -    ┆ fix    ┆ repair ┆ reconnectionAttempts missing → 0 │
+    │ a33ce554-bbe8-425e-a68e-b62e497f5914 ┆ -    ┆ fix    ┆ repair ┆ displayName sanitised            │
     └──────────────────────────────────────┴──────┴────────┴────────┴──────────────────────────────────┘
     dry run: nothing was written. Would have repaired 3 peers.
     would write: 3 peer records, mesh:peers:metadata

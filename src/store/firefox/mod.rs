@@ -354,6 +354,10 @@ impl Backend for FirefoxStore {
         Ok(self.database_of(origin)?.is_file())
     }
 
+    fn last_modified(&mut self, origin: &str) -> Result<Option<f64>> {
+        Ok(modified_ms(&self.database_of(origin)?))
+    }
+
     fn load(&mut self, origin: Option<&str>) -> Result<Area> {
         match origin {
             Some(o) => Ok(self.read_origin(o)?.map(|d| d.area).unwrap_or_default()),

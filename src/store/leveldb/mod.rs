@@ -64,6 +64,26 @@ pub fn resolve_dir(given: &Path, profile: Option<&str>) -> Option<PathBuf> {
     .find(|p| is_db(p))
 }
 
+/// The profiles of a user-data directory that hold a database (directory names, sorted).
+pub fn profiles_in(user_data: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(user_data) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| {
+            e.path()
+                .join("Local Storage")
+                .join("leveldb")
+                .join("CURRENT")
+                .is_file()
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// A database opened read-only through the copy-on-write environment, whose reads report
 /// the damage they meet.
 pub struct ReadDb {
@@ -486,6 +506,16 @@ impl crate::store::Backend for LevelDbStore {
             let mut it = db.new_iter().context("iterating the database")?;
             it.seek(&prefix);
             Ok(it.current().is_some_and(|(k, _)| k.starts_with(&prefix)))
+        })
+    }
+
+    fn last_modified(&mut self, origin: &str) -> Result<Option<f64>> {
+        let key = [b"META:".as_slice(), origin.as_bytes()].concat();
+        self.read(|db| {
+            Ok(db
+                .get(&key)
+                .and_then(|v| meta::Meta::decode(&v))
+                .map(|m| m.unix_ms()))
         })
     }
 
