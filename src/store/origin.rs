@@ -61,7 +61,12 @@ pub(super) fn choose_origin(
     let holders: Vec<_> = counts.iter().filter(|(_, n)| *n > 0).cloned().collect();
     match (holders.len(), counts.len()) {
         (1, _) => Ok(plain(Some(holders[0].0.clone()))),
-        (0, 0) => Ok(plain(None)),
+        (0, 0) => Ok(Choice {
+            origin: None,
+            note: Some(format!(
+                "{location} holds no localStorage of any origin (name one with --origin to write to it)"
+            )),
+        }),
         (0, 1) => Ok(plain(Some(counts[0].0.clone()))),
         (0, _) => Err(MeshError::usage_hint(
             format!(

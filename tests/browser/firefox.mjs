@@ -29,8 +29,12 @@ const browser = await puppeteer.launch({
 async function open(origin) {
   const page = await browser.newPage();
   await page.setRequestInterception(true);
+  // A request still in flight when the page or browser closes (the favicon, say) cannot be
+  // answered any more; that is no failure (a navigation that is not answered fails goto).
   page.on('request', (req) =>
-    req.respond({ status: 200, contentType: 'text/html', body: '<!doctype html><title>t</title>' }));
+    req
+      .respond({ status: 200, contentType: 'text/html', body: '<!doctype html><title>t</title>' })
+      .catch(() => {}));
   await page.goto(origin + '/');
   return page;
 }

@@ -10,6 +10,7 @@ mod disk_full;
 mod docs;
 mod export;
 pub mod firefox;
+mod firefox_bad;
 mod fixtures;
 mod fuzz_corpus;
 mod hostile;
