@@ -333,8 +333,123 @@ fn profiles(me: &Path, dir: &Path) {
     }
 }
 
+fn generate_firefox(others: usize, profile: &Path, flat: &Path) {
+    let area = synth::generate(&SynthOptions {
+        peers: 100,
+        seed: 7,
+        now: 1_795_176_000_000.0,
+    });
+    synth::firefox_profile(profile, APP_ORIGIN, &area, others, 10_000, 11).expect("write profile");
+    std::fs::write(flat, meshpeers::store::render_flat(&area)).expect("write flat dump");
+}
+
+/// Every `data.sqlite` of a Firefox profile.
+fn firefox_databases(profile: &Path) -> Vec<std::path::PathBuf> {
+    let mut dbs: Vec<_> = std::fs::read_dir(profile.join("storage/default"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("ls/data.sqlite"))
+        .filter(|p| p.is_file())
+        .collect();
+    dbs.sort();
+    dbs
+}
+
+/// A Firefox profile: 100 peers under the app's origin among 1 000 other origins of ~10 KB
+/// (each written by meshpeers' own Firefox writer), against the flat dump of the same peers.
+fn firefox(me: &Path, dir: &Path) {
+    let profile = dir.join("firefox-profile");
+    let flat = dir.join("firefox-peers.json");
+    run_once(
+        me.as_os_str(),
+        &[
+            OsStr::new("--generate-firefox"),
+            OsStr::new("1000"),
+            profile.as_os_str(),
+            flat.as_os_str(),
+        ],
+    );
+    let dbs = firefox_databases(&profile);
+    let size: u64 = dbs
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    println!("\n| store | origins | size on disk | command | median | min | peak RSS |");
+    println!("|---|---:|---:|---|---:|---:|---:|");
+    let list = ["list", "--sort", "quality", "--limit", "10"];
+    let mut medians = Vec::new();
+    for (label, store, origins, with_origin) in [
+        ("flat dump, 100 peers", &flat, 1, true),
+        ("Firefox profile", &profile, dbs.len(), true),
+        ("Firefox profile", &profile, dbs.len(), false),
+    ] {
+        let mut args: Vec<&OsStr> = list.iter().map(OsStr::new).collect();
+        args.extend([
+            OsStr::new("--store"),
+            store.as_os_str(),
+            OsStr::new("--now"),
+            OsStr::new(NOW),
+        ]);
+        if with_origin {
+            args.extend([OsStr::new("--origin"), OsStr::new(APP_ORIGIN)]);
+        }
+        let (median, min, rss) = measure(&args, 21);
+        medians.push(median);
+        let shown = if with_origin {
+            format!("{} --origin {APP_ORIGIN}", list.join(" "))
+        } else {
+            list.join(" ")
+        };
+        let disk = if store == &flat {
+            std::fs::metadata(&flat).unwrap().len()
+        } else {
+            size
+        };
+        println!(
+            "| {label} | {origins} | {:.1} MB | `{shown}` | {} | {} | {:.1} MiB |",
+            disk as f64 / 1e6,
+            ms(median),
+            ms(min),
+            rss as f64 / 1024.0
+        );
+    }
+    // The anchor for finding the origin: one process reading every origin's database once.
+    let cat = OsStr::new("cat");
+    let files: Vec<&OsStr> = dbs.iter().map(|p| p.as_os_str()).collect();
+    run_once(cat, &files);
+    let mut cats: Vec<Duration> = (0..21).map(|_| run_once(cat, &files).0).collect();
+    cats.sort();
+    println!(
+        "\nWith `--origin`: {:.2}× the flat dump. Finding the origin among {} costs {} more ({:.1} µs per origin); `cat` of every origin's data.sqlite takes {} ({:.1} µs per file).",
+        medians[1].as_secs_f64() / medians[0].as_secs_f64(),
+        dbs.len(),
+        ms(medians[2].saturating_sub(medians[1])),
+        medians[2].saturating_sub(medians[1]).as_secs_f64() * 1e6 / dbs.len() as f64,
+        ms(cats[10]),
+        cats[10].as_secs_f64() * 1e6 / dbs.len() as f64
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let (Some("--generate-firefox"), Some(n), Some(profile), Some(flat)) = (
+        args.get(1).map(String::as_str),
+        args.get(2),
+        args.get(3),
+        args.get(4),
+    ) {
+        generate_firefox(
+            n.parse().expect("origin count"),
+            Path::new(profile),
+            Path::new(flat),
+        );
+        return;
+    }
+    if args.iter().any(|a| a == "--firefox-only") {
+        let dir = tempfile::tempdir().expect("temp dir");
+        firefox(&std::env::current_exe().expect("own path"), dir.path());
+        return;
+    }
     if let (Some("--generate"), Some(n), Some(path)) =
         (args.get(1).map(String::as_str), args.get(2), args.get(3))
     {
@@ -447,4 +562,5 @@ fn main() {
     }
     reencrypt(&me, dir.path());
     profiles(&me, dir.path());
+    firefox(&me, dir.path());
 }

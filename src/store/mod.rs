@@ -88,7 +88,9 @@ pub trait Backend {
     fn kind(&self) -> BackendKind;
     /// Every origin of the store with its size (empty for a flat dump, which has no origin).
     fn origins(&mut self) -> Result<Vec<OriginInfo>>;
-    /// For each origin, how many keys start with `prefix`.
+    /// For each origin, how many keys start with `prefix`. When some origin has such keys, a
+    /// backend may leave out the origins that have none (a Firefox profile does not open
+    /// databases that cannot hold the prefix); when none has any, every origin is listed.
     fn namespace_counts(&mut self, prefix: &str) -> Result<Vec<(String, usize)>>;
     /// Whether the store has data for `origin` (without listing every origin where the
     /// backend can tell directly).

@@ -159,3 +159,43 @@ fn an_origin_directory_without_ls() {
     assert!(err.contains("holds no localStorage of any origin"), "{err}");
     assert_eq!(env.snapshot(), before);
 }
+
+#[test]
+fn without_origin_the_one_holder_is_found_among_many_and_text_in_values_does_not_count() {
+    let env = TestEnv::new();
+    let profile = env.path("many");
+    let area = crate::synth::generate(&crate::synth::SynthOptions {
+        peers: 5,
+        seed: 3,
+        now: 1_795_176_000_000.0,
+    });
+    crate::synth::firefox_profile(&profile, A, &area, 12, 2_000, 5).unwrap();
+    let db = |i: usize| {
+        profile.join(format!(
+            "storage/default/https+++site{i:04}.example/ls/data.sqlite"
+        ))
+    };
+    // The prefix in a value (not a key) of another origin: read, and not a holder.
+    sql(
+        &db(3),
+        "UPDATE data SET value = CAST('see mesh:peers:index' AS BLOB), compression_type = 0 WHERE key = 'key1'",
+    );
+    let s = profile.display().to_string();
+    let (code, out, err) = run(["list", "--store", &s, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 5);
+    // A second origin with a namespace key: the choice is the user's, and both are named.
+    sql(
+        &db(7),
+        "INSERT INTO data (key, utf16_length, conversion_type, compression_type, value) VALUES ('mesh:schema:version', 1, 1, 0, CAST('1' AS BLOB))",
+    );
+    let (code, _, err) = run(["list", "--store", &s]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("holds the mesh: namespace in 2 origins:")
+            && err.contains("http://127.0.0.1:3000 (")
+            && err.contains("https://site0007.example (1 mesh: keys)"),
+        "{err}"
+    );
+}

@@ -320,3 +320,55 @@ pub fn leveldb_profile(
     db.close().map_err(|e| anyhow::anyhow!(e.err))?;
     Ok(())
 }
+
+/// A Firefox profile holding `area` under `origin` among `others` other origins of about
+/// `bytes_per_origin` each, every origin written by meshpeers' own Firefox writer (as a restore
+/// into a fresh profile creates it).
+pub fn firefox_profile(
+    profile: &std::path::Path,
+    origin: &str,
+    area: &Area,
+    others: usize,
+    bytes_per_origin: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    use meshpeers::store::{BackendKind, OpenOptions, SaveOptions, Store, StoreSource};
+
+    std::fs::create_dir_all(profile.join("storage").join("default"))?;
+    std::fs::write(profile.join("prefs.js"), "")?;
+    let write = |o: &str, pairs: &mut dyn Iterator<Item = (JsString, JsString)>| {
+        let mut store = Store::open(&OpenOptions {
+            source: StoreSource::Path(profile.to_path_buf()),
+            format: Some(BackendKind::Firefox),
+            origin: Some(o.to_owned()),
+            prefix: "mesh:".into(),
+            profile: None,
+            lock_for_write: true,
+        })?;
+        let mut changes = ChangeSet::default();
+        for (k, v) in pairs {
+            changes.put(k, v);
+        }
+        store.save(&changes, &SaveOptions { keep_previous: 0 })
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    write(
+        origin,
+        &mut area.iter().map(|(k, v)| (k.clone(), v.clone())),
+    )?;
+    for i in 0..others {
+        let per_key = bytes_per_origin / 20;
+        let mut pairs = (0..20).map(|k| {
+            let value: String = (0..per_key)
+                .map(|_| {
+                    char::from(
+                        b"abcdefghijklmnopqrstuvwxyz0123456789{}:,\""[rng.random_range(0..41)],
+                    )
+                })
+                .collect();
+            (JsString::from(format!("key{k}")), JsString::from(value))
+        });
+        write(&format!("https://site{i:04}.example"), &mut pairs)?;
+    }
+    Ok(())
+}

@@ -51,6 +51,37 @@ pub fn read_keys(path: &Path) -> Result<(String, Vec<JsString>)> {
     })
 }
 
+/// Whether `path` (an `ls/data.sqlite`) may hold a key that starts with `prefix`: `false`
+/// only when neither the database's bytes nor its journal's contain the prefix at all, which
+/// rules such a key out — keys are stored as UTF-8 text, the first column of every row and of
+/// the key index, and their first bytes always lie in the page that holds the cell (overflow
+/// pages only take a payload's tail). Without a header it can read, or for an encoding,
+/// page size or prefix length where that does not hold, it answers `true` (read it).
+pub fn may_hold(path: &Path, finder: &memchr::memmem::Finder<'_>) -> Result<bool> {
+    const MAX_PREFIX: usize = 32;
+    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let Some(header) = bytes.get(..100) else {
+        return Ok(true);
+    };
+    // Offset 16: page size (1 means 65536); 56: text encoding (1 = UTF-8).
+    let page = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n => u32::from(n),
+    };
+    let utf8 = u32::from_be_bytes([header[56], header[57], header[58], header[59]]) == 1;
+    if !utf8 || page < 1024 || finder.needle().len() > MAX_PREFIX || finder.needle().is_empty() {
+        return Ok(true);
+    }
+    if finder.find(&bytes).is_some() {
+        return Ok(true);
+    }
+    match fs::read(journal_of(path)) {
+        Ok(journal) => Ok(finder.find(&journal).is_some()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", journal_of(path).display())),
+    }
+}
+
 fn invalid(path: &Path, problem: impl Into<String>) -> anyhow::Error {
     MeshError::invalid(path.display(), problem).into()
 }
@@ -312,6 +343,52 @@ mod tests {
         assert_eq!(data.area[&JsString::from("empty")], JsString::from(""));
         assert_eq!(fs::read(&path).unwrap(), before);
         assert!(!dir.path().join("data.sqlite-journal").exists());
+    }
+
+    #[test]
+    fn only_a_database_whose_bytes_hold_the_prefix_may_hold_its_keys() {
+        let finder = memchr::memmem::Finder::new(b"mesh:");
+        let dir = tempfile::tempdir().unwrap();
+        // Many rows with long values: the key index and the table span several pages, and
+        // every key's first bytes are still found.
+        let long = JsString::from("v".repeat(5_000).as_str());
+        let mut entries: Vec<(String, JsString)> = (0..50)
+            .map(|i| (format!("other{i:02}"), long.clone()))
+            .collect();
+        entries.push(("mesh:peers:index".into(), long.clone()));
+        let refs: Vec<(&str, JsString)> = entries
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        let with = firefox_db(dir.path(), &refs);
+        assert!(may_hold(&with, &finder).unwrap());
+        assert!(
+            read_keys(&with)
+                .unwrap()
+                .1
+                .iter()
+                .any(|k| k.starts_with("mesh:"))
+        );
+
+        let other = tempfile::tempdir().unwrap();
+        let without = firefox_db(other.path(), &refs[..50]);
+        assert!(!may_hold(&without, &finder).unwrap());
+        // A journal that still holds the prefix (a transaction under way) counts too.
+        fs::write(journal_of(&without), b"....mesh:peer:x....").unwrap();
+        assert!(may_hold(&without, &finder).unwrap());
+        fs::remove_file(journal_of(&without)).unwrap();
+        // What it cannot vouch for is read: no header, a long prefix.
+        let junk = other.path().join("junk.sqlite");
+        fs::write(&junk, b"short").unwrap();
+        assert!(may_hold(&junk, &finder).unwrap());
+        let long_prefix = "p".repeat(40);
+        assert!(
+            may_hold(
+                &without,
+                &memchr::memmem::Finder::new(long_prefix.as_bytes())
+            )
+            .unwrap()
+        );
     }
 
     #[test]

@@ -241,15 +241,24 @@ impl FirefoxStore {
         Ok(origin)
     }
 
-    /// Every origin's database, with the origin it holds (its keys read to count them).
-    fn scan(&self, prefix: &str) -> Result<Vec<(Found, usize)>> {
+    /// The origin a database holds (checked against its directory) and how many of its keys
+    /// start with `prefix`.
+    fn count(db: &Path, dir: Option<&str>, prefix: &str) -> Result<(String, usize)> {
+        let (origin, keys) = data::read_keys(db)?;
+        let origin = Self::checked_origin(db, dir, origin)?;
+        Ok((
+            origin,
+            keys.iter().filter(|k| k.starts_with(prefix)).count(),
+        ))
+    }
+
+    /// Every origin's database, with the origin it holds.
+    fn scan(&self) -> Result<Vec<Found>> {
         self.databases()?
             .into_iter()
             .map(|(db, dir)| {
-                let (origin, keys) = data::read_keys(&db)?;
-                let origin = Self::checked_origin(&db, dir.as_deref(), origin)?;
-                let n = keys.iter().filter(|k| k.starts_with(prefix)).count();
-                Ok((Found { origin, db }, n))
+                let (origin, _) = Self::count(&db, dir.as_deref(), "")?;
+                Ok(Found { origin, db })
             })
             .collect()
     }
@@ -264,10 +273,10 @@ impl FirefoxStore {
                 .join("ls")
                 .join("data.sqlite")),
             _ => {
-                let found = self.scan("")?;
+                let found = self.scan()?;
                 match found.into_iter().next() {
-                    Some((f, _)) if f.origin == origin => Ok(f.db),
-                    Some((f, _)) => Err(MeshError::usage(format!(
+                    Some(f) if f.origin == origin => Ok(f.db),
+                    Some(f) => Err(MeshError::usage(format!(
                         "--origin {origin}: {} holds only {}; name the profile with --store to work on another origin",
                         self.location().display(),
                         f.origin
@@ -342,12 +351,30 @@ impl Backend for FirefoxStore {
             .collect()
     }
 
+    /// On a profile, the databases whose bytes do not contain the prefix cannot hold it and
+    /// are not opened: when some origin holds the namespace, only the holders are given.
+    /// When none does, every origin is read (to list them).
     fn namespace_counts(&mut self, prefix: &str) -> Result<Vec<(String, usize)>> {
-        Ok(self
-            .scan(prefix)?
-            .into_iter()
-            .map(|(f, n)| (f.origin, n))
-            .collect())
+        let databases = self.databases()?;
+        if databases.len() > 1 {
+            let finder = memchr::memmem::Finder::new(prefix.as_bytes());
+            let mut holders = Vec::new();
+            for (db, dir) in &databases {
+                if data::may_hold(db, &finder)? {
+                    let (origin, n) = Self::count(db, dir.as_deref(), prefix)?;
+                    if n > 0 {
+                        holders.push((origin, n));
+                    }
+                }
+            }
+            if !holders.is_empty() {
+                return Ok(holders);
+            }
+        }
+        databases
+            .iter()
+            .map(|(db, dir)| Self::count(db, dir.as_deref(), prefix))
+            .collect()
     }
 
     fn has_origin(&mut self, origin: &str) -> Result<bool> {
