@@ -413,6 +413,36 @@ fn firefox(me: &Path, dir: &Path) {
             rss as f64 / 1024.0
         );
     }
+    // `locate` on a home with 20 such profiles (hard-linked copies), 20 020 origins in all.
+    let home = dir.join("home");
+    let root = home.join(".mozilla/firefox");
+    std::fs::create_dir_all(&root).unwrap();
+    let mut ini = String::new();
+    for i in 0..20 {
+        let ok = Command::new("cp")
+            .arg("-al")
+            .arg(&profile)
+            .arg(root.join(format!("p{i}")))
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "cp -al");
+        ini.push_str(&format!(
+            "[Profile{i}]\nName=p{i}\nIsRelative=1\nPath=p{i}\n\n"
+        ));
+    }
+    std::fs::write(root.join("profiles.ini"), ini).unwrap();
+    let (median, min, rss) = measure(
+        &[OsStr::new("locate"), OsStr::new("--root"), home.as_os_str()],
+        11,
+    );
+    println!(
+        "| home with 20 such Firefox profiles | {} | {:.1} MB | `locate --root HOME` | {} | {} | {:.1} MiB |",
+        20 * dbs.len(),
+        20.0 * size as f64 / 1e6,
+        ms(median),
+        ms(min),
+        rss as f64 / 1024.0
+    );
     // The anchor for finding the origin: one process reading every origin's database once.
     let cat = OsStr::new("cat");
     let files: Vec<&OsStr> = dbs.iter().map(|p| p.as_os_str()).collect();

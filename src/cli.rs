@@ -118,9 +118,11 @@ Environment:
 /// The app keeps every peer it has met in the browser's localStorage under the `mesh:` keys
 /// (`mesh:peers:index`, `mesh:peer:<id>`, metadata, an AES-GCM key, a schema version).
 /// meshpeers reads that store from a JSON dump (a flat `JSON.stringify(localStorage)` object
-/// or a Playwright storageState file) and gives the app's own answers: the same queries,
-/// scores, reconnection candidates and statistics, explained. Writing commands (cleanup,
-/// remove, clear, unblacklist, import) print a plan, stop there with --dry-run, and otherwise
+/// or a Playwright storageState file), a Chromium-family or Electron profile's LevelDB, or a
+/// Firefox profile (`meshpeers locate` finds them), and gives the app's own answers: the same
+/// queries, scores, reconnection candidates and statistics, explained. Writing commands
+/// (cleanup, remove, clear, unblacklist, import, repair, re-encrypt) print a plan, stop there
+/// with --dry-run, and otherwise
 /// write a backup of the namespace first and apply the change in one atomic save. Every other
 /// key, origin and cookie is carried through untouched.
 #[derive(Debug, Parser)]
