@@ -178,3 +178,34 @@ fn finds_the_chromium_and_the_firefox_profile_and_which_browser_runs() {
         "{out}"
     );
 }
+
+#[test]
+fn a_profile_that_cannot_be_read_is_named_and_skipped_and_the_others_are_listed() {
+    let Some(c) = crate::support::corpus() else {
+        return;
+    };
+    let env = TestEnv::new();
+    let home = env.path("home");
+    let good = home.join(".config/google-chrome/Default/Local Storage/leveldb");
+    crate::support::copy_writable(&c.join("app-oracle-r1/leveldb"), &good);
+    let bad = home.join(".config/google-chrome/Profile 2/Local Storage/leveldb");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("CURRENT"), "MANIFEST-000009\n").unwrap();
+    let before = all_files(&home);
+    let h = home.display().to_string();
+    let (code, out, err) = run(["locate", "--root", &h, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows:#}");
+    assert_eq!(rows[0]["browser"], "chrome");
+    assert_eq!(rows[0]["profile"], "Default");
+    assert_eq!(rows[0]["peerCount"], 120);
+    assert_eq!(rows[0]["running"], false);
+    let warning = format!(
+        "meshpeers: warning: {} (chrome profile Profile 2): skipped:",
+        home.join(".config/google-chrome/Profile 2").display()
+    );
+    assert!(err.contains(&warning), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(all_files(&home), before, "locate changed the home");
+}
