@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::firefox::{self, Scope};
-use super::leveldb::LevelDbStore;
+use super::leveldb::{self, LevelDbStore};
 use super::{Backend, BackendKind, lock};
 use crate::peers::Namespace;
 
@@ -125,7 +125,7 @@ pub fn candidates(home: &Path) -> Vec<Candidate> {
         let mut profiles: Vec<PathBuf> = vec![user_data.clone()];
         profiles.extend(subdirs(&user_data));
         for profile in profiles {
-            if let Some(dir) = leveldb_of(&profile) {
+            if let Some(dir) = leveldb::profile_database(&profile) {
                 out.push(Candidate {
                     browser: (*browser).to_owned(),
                     profile: name_of(&profile),
@@ -151,7 +151,7 @@ pub fn candidates(home: &Path) -> Vec<Candidate> {
                 places.push((part, label));
             }
             for (place, profile) in places {
-                if let Some(dir) = leveldb_of(&place) {
+                if let Some(dir) = leveldb::profile_database(&place) {
                     out.push(Candidate {
                         browser: format!("electron:{name}"),
                         profile,
@@ -193,11 +193,11 @@ pub fn examine(c: &Candidate, prefix: &str) -> Result<Vec<Located>> {
             (Box::new(LevelDbStore::open(dir)?), running)
         }
         Kind::Firefox => {
-            let running = lock::holder(&c.store.join(".parentlock")).is_some();
-            let scope = Scope::Profile {
+            let store = firefox::FirefoxStore::open(Scope::Profile {
                 profile: c.store.clone(),
-            };
-            (Box::new(firefox::FirefoxStore::open(scope)?), running)
+            })?;
+            let running = store.running().is_some();
+            (Box::new(store), running)
         }
     };
     let mut out = Vec::new();
@@ -219,12 +219,6 @@ pub fn examine(c: &Candidate, prefix: &str) -> Result<Vec<Located>> {
         });
     }
     Ok(out)
-}
-
-/// The `Local Storage/leveldb` database of a profile directory, if it has one.
-fn leveldb_of(profile: &Path) -> Option<PathBuf> {
-    let dir = profile.join("Local Storage").join("leveldb");
-    dir.join("CURRENT").is_file().then_some(dir)
 }
 
 /// The subdirectories of `dir`, by name (none when it cannot be read).

@@ -296,19 +296,7 @@ pub fn leveldb_profile(
     for i in 0..others {
         // Origins sort around the app's one, as in a real profile.
         let o = format!("https://site{i:04}.example");
-        let per_key = bytes_per_origin / 30;
-        let pairs: Vec<(JsString, JsString)> = (0..30)
-            .map(|k| {
-                let value: String = (0..per_key)
-                    .map(|_| {
-                        char::from(
-                            b"abcdefghijklmnopqrstuvwxyz0123456789{}:,\""[rng.random_range(0..41)],
-                        )
-                    })
-                    .collect();
-                (JsString::from(format!("key{k}")), JsString::from(value))
-            })
-            .collect();
+        let pairs = other_origin_pairs(&mut rng, 30, bytes_per_origin);
         put_origin(&mut db, &o, &pairs)?;
         if i == others / 2 {
             put_origin(&mut db, origin, &mine)?;
@@ -319,6 +307,27 @@ pub fn leveldb_profile(
     }
     db.close().map_err(|e| anyhow::anyhow!(e.err))?;
     Ok(())
+}
+
+/// `keys` keys of another site's localStorage, about `bytes` in all, random JSON-ish text.
+fn other_origin_pairs(
+    rng: &mut ChaCha8Rng,
+    keys: usize,
+    bytes: usize,
+) -> Vec<(JsString, JsString)> {
+    let per_key = bytes / keys;
+    (0..keys)
+        .map(|k| {
+            let value: String = (0..per_key)
+                .map(|_| {
+                    char::from(
+                        b"abcdefghijklmnopqrstuvwxyz0123456789{}:,\""[rng.random_range(0..41)],
+                    )
+                })
+                .collect();
+            (JsString::from(format!("key{k}")), JsString::from(value))
+        })
+        .collect()
 }
 
 /// A Firefox profile holding `area` under `origin` among `others` other origins of about
@@ -336,7 +345,7 @@ pub fn firefox_profile(
 
     std::fs::create_dir_all(profile.join("storage").join("default"))?;
     std::fs::write(profile.join("prefs.js"), "")?;
-    let write = |o: &str, pairs: &mut dyn Iterator<Item = (JsString, JsString)>| {
+    let write = |o: &str, pairs: Vec<(JsString, JsString)>| {
         let mut store = Store::open(&OpenOptions {
             source: StoreSource::Path(profile.to_path_buf()),
             format: Some(BackendKind::Firefox),
@@ -354,21 +363,11 @@ pub fn firefox_profile(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     write(
         origin,
-        &mut area.iter().map(|(k, v)| (k.clone(), v.clone())),
+        area.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
     )?;
     for i in 0..others {
-        let per_key = bytes_per_origin / 20;
-        let mut pairs = (0..20).map(|k| {
-            let value: String = (0..per_key)
-                .map(|_| {
-                    char::from(
-                        b"abcdefghijklmnopqrstuvwxyz0123456789{}:,\""[rng.random_range(0..41)],
-                    )
-                })
-                .collect();
-            (JsString::from(format!("key{k}")), JsString::from(value))
-        });
-        write(&format!("https://site{i:04}.example"), &mut pairs)?;
+        let pairs = other_origin_pairs(&mut rng, 20, bytes_per_origin);
+        write(&format!("https://site{i:04}.example"), pairs)?;
     }
     Ok(())
 }

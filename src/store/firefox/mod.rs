@@ -171,6 +171,11 @@ impl FirefoxStore {
         Ok(FirefoxStore { scope, running })
     }
 
+    /// The pid of the Firefox that held the profile when it was opened.
+    pub fn running(&self) -> Option<i32> {
+        self.running
+    }
+
     pub fn scope(&self) -> &Scope {
         &self.scope
     }
@@ -356,24 +361,31 @@ impl Backend for FirefoxStore {
     /// When none does, every origin is read (to list them).
     fn namespace_counts(&mut self, prefix: &str) -> Result<Vec<(String, usize)>> {
         let databases = self.databases()?;
-        if databases.len() > 1 {
-            let finder = memchr::memmem::Finder::new(prefix.as_bytes());
-            let mut holders = Vec::new();
-            for (db, dir) in &databases {
-                if data::may_hold(db, &finder)? {
-                    let (origin, n) = Self::count(db, dir.as_deref(), prefix)?;
-                    if n > 0 {
-                        holders.push((origin, n));
-                    }
-                }
-            }
-            if !holders.is_empty() {
-                return Ok(holders);
-            }
+        let finder = memchr::memmem::Finder::new(prefix.as_bytes());
+        // Each database's count, `None` where its bytes rule the prefix out (not opened).
+        let mut counts = Vec::with_capacity(databases.len());
+        for (db, dir) in &databases {
+            let read = databases.len() == 1 || data::may_hold(db, &finder)?;
+            counts.push(if read {
+                Some(Self::count(db, dir.as_deref(), prefix)?)
+            } else {
+                None
+            });
         }
-        databases
-            .iter()
-            .map(|(db, dir)| Self::count(db, dir.as_deref(), prefix))
+        if counts.iter().flatten().any(|(_, n)| *n > 0) {
+            return Ok(counts
+                .into_iter()
+                .flatten()
+                .filter(|(_, n)| *n > 0)
+                .collect());
+        }
+        counts
+            .into_iter()
+            .zip(&databases)
+            .map(|(count, (db, dir))| match count {
+                Some(c) => Ok(c),
+                None => Self::count(db, dir.as_deref(), prefix),
+            })
             .collect()
     }
 

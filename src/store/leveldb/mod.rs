@@ -64,6 +64,13 @@ pub fn resolve_dir(given: &Path, profile: Option<&str>) -> Option<PathBuf> {
     .find(|p| is_db(p))
 }
 
+/// The `Local Storage/leveldb` database of a profile (or Electron userData) directory, if it
+/// has one.
+pub fn profile_database(profile: &Path) -> Option<PathBuf> {
+    let dir = profile.join("Local Storage").join("leveldb");
+    dir.join("CURRENT").is_file().then_some(dir)
+}
+
 /// The profiles of a user-data directory that hold a database (directory names, sorted).
 pub fn profiles_in(user_data: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(user_data) else {
@@ -71,13 +78,7 @@ pub fn profiles_in(user_data: &Path) -> Vec<String> {
     };
     let mut names: Vec<String> = entries
         .flatten()
-        .filter(|e| {
-            e.path()
-                .join("Local Storage")
-                .join("leveldb")
-                .join("CURRENT")
-                .is_file()
-        })
+        .filter(|e| profile_database(&e.path()).is_some())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
