@@ -37,6 +37,10 @@ value_enum! {
         /// A Firefox profile, the Firefox root holding `profiles.ini`, an origin directory
         /// (`storage/default/<origin>`) or its `ls/data.sqlite`.
         Firefox,
+        /// Chromium's SQLite DOM storage: `<profile>/LocalStorage` (or the profile / user-data
+        /// dir holding it).
+        #[value(name = "chromium-sqlite")]
+        ChromiumSqlite,
     }
 }
 
@@ -138,8 +142,8 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// The store: a flat JSON dump or a Playwright storage state file (detected from its
     /// content), `-` to read a JSON dump from stdin, a Chromium `Local Storage/leveldb`
-    /// directory — or the profile, user-data or Electron userData directory that holds it —,
-    /// or a Firefox profile directory, the Firefox root holding `profiles.ini`, an origin
+    /// directory or Chromium's SQLite `LocalStorage` file — or the profile, user-data or
+    /// Electron userData directory that holds them —, or a Firefox profile directory, the Firefox root holding `profiles.ini`, an origin
     /// directory (`storage/default/<origin>`) or its `ls/data.sqlite`.
     #[arg(
         long,

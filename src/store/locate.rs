@@ -245,22 +245,21 @@ fn name_of(p: &Path) -> String {
 /// names a live process on this host. (It outlives a crashed browser, so a dead pid or
 /// another host's name means not running.)
 fn singleton_alive(user_data: &Path) -> bool {
-    let Ok(target) = fs::read_link(user_data.join("SingletonLock")) else {
-        return false;
-    };
+    singleton_pid(user_data).is_some()
+}
+
+/// The pid of the live browser on this host that `<user_data>/SingletonLock` names.
+pub(crate) fn singleton_pid(user_data: &Path) -> Option<i32> {
+    let target = fs::read_link(user_data.join("SingletonLock")).ok()?;
     let target = target.to_string_lossy().into_owned();
-    let Some((host, pid)) = target.rsplit_once('-') else {
-        return false;
-    };
-    let Ok(pid) = pid.parse::<i32>() else {
-        return false;
-    };
+    let (host, pid) = target.rsplit_once('-')?;
+    let pid = pid.parse::<i32>().ok()?;
     if pid <= 0 || host != hostname() {
-        return false;
+        return None;
     }
     // SAFETY: signal 0 only checks that the process exists.
     let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    (rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)).then_some(pid)
 }
 
 fn hostname() -> String {

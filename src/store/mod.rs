@@ -11,7 +11,7 @@
 //! - `area`: the `Area` map and the `ChangeSet` of a save.
 //! - `open`: detection of what `--store` names, and the open `Store`.
 //! - `origin`: the choice of origin (`--origin`, or the only one holding the namespace).
-//! - `flat`, `playwright`, `leveldb`, `firefox`: the backends; `atomic` and `jsontext` serve the JSON ones.
+//! - `flat`, `playwright`, `leveldb`, `chromium_sqlite`, `firefox`: the backends; `atomic` and `jsontext` serve the JSON ones.
 //! - `locate`: where browsers keep localStorage under a home directory.
 //!
 //! Adding a backend: write one module (a file, or a folder for a bigger one) with a type that
@@ -22,6 +22,7 @@
 
 mod area;
 pub mod atomic;
+pub mod chromium_sqlite;
 pub(crate) mod debris;
 pub mod firefox;
 mod flat;
@@ -32,6 +33,7 @@ pub(crate) mod lock;
 mod open;
 mod origin;
 mod playwright;
+pub(crate) mod sqlite;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -54,6 +56,10 @@ pub enum BackendKind {
     /// Firefox's `storage/default/<origin>/ls/data.sqlite` (a profile, the Firefox root
     /// holding `profiles.ini`, an origin directory, or the database itself).
     Firefox,
+    /// Chromium's SQLite DOM storage, `<profile>/LocalStorage` (a profile or user-data dir
+    /// holding it, or the file).
+    #[serde(rename = "chromium-sqlite")]
+    ChromiumSqlite,
 }
 
 impl fmt::Display for BackendKind {
@@ -63,6 +69,7 @@ impl fmt::Display for BackendKind {
             BackendKind::Playwright => "Playwright storage state",
             BackendKind::Leveldb => "Chromium LevelDB",
             BackendKind::Firefox => "Firefox",
+            BackendKind::ChromiumSqlite => "Chromium SQLite",
         })
     }
 }

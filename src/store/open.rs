@@ -12,8 +12,8 @@ use super::debris;
 use super::lock::{self, FileIdentity, FileLock, Target};
 use super::origin::{Choice, choose_origin};
 use super::{
-    Area, Backend, BackendKind, ChangeSet, OriginInfo, SaveOptions, StorageDamage, firefox, flat,
-    jsontext, leveldb, playwright,
+    Area, Backend, BackendKind, ChangeSet, OriginInfo, SaveOptions, StorageDamage, chromium_sqlite,
+    firefox, flat, jsontext, leveldb, playwright, sqlite,
 };
 use crate::error::MeshError;
 
@@ -122,16 +122,19 @@ impl Store {
             StoreSource::Path(p) if p.is_dir() => {
                 return Self::open_dir(opts, p);
             }
-            StoreSource::Path(p) if is_firefox_file(p, opts.format)? => {
-                let scope = firefox::file_scope(p);
-                return Self::open_firefox(opts, scope);
-            }
-            StoreSource::Path(p) if opts.lock_for_write => {
-                let (bytes, held) = read_locked(p)?;
-                guard = Some(held);
-                (bytes, Some(p.clone()))
-            }
-            StoreSource::Path(p) => (read_store_file(p)?, Some(p.clone())),
+            StoreSource::Path(p) => match sqlite_file(p, opts.format)? {
+                Some(sqlite::Schema::Firefox) => {
+                    return Self::open_firefox(opts, firefox::file_scope(p));
+                }
+                Some(sqlite::Schema::Chromium) => return Self::open_chromium_sqlite(opts, p),
+                Some(sqlite::Schema::Webkit) => unreachable!(),
+                None if opts.lock_for_write => {
+                    let (bytes, held) = read_locked(p)?;
+                    guard = Some(held);
+                    (bytes, Some(p.clone()))
+                }
+                None => (read_store_file(p)?, Some(p.clone())),
+            },
         };
         let backend = open_json(&location, writable_path.clone(), bytes, opts.format)?;
         let mut store = Self::with_backend(location, backend, writable_path, opts)?;
@@ -170,31 +173,92 @@ impl Store {
             return Err(MeshError::invalid(&location, "is a directory, not a JSON file").into());
         }
         let leveldb_dir = match opts.format {
-            Some(BackendKind::Firefox) => None,
+            Some(BackendKind::Firefox | BackendKind::ChromiumSqlite) => None,
             _ => leveldb::resolve_dir(given, opts.profile.as_deref()),
         };
-        let Some(dir) = leveldb_dir else {
-            if opts.format != Some(BackendKind::Leveldb) {
-                if let Some(scope) = firefox::resolve_dir(given, opts.profile.as_deref())? {
-                    return Self::open_firefox(opts, scope);
-                }
-            }
-            let what = match (&opts.profile, opts.format) {
-                (_, Some(BackendKind::Firefox)) => "is a directory but not a Firefox profile, a Firefox root with profiles.ini, or an origin directory (storage/default/<origin> with ls/data.sqlite)".into(),
-                (Some(p), _) => format!("has no profile {p} with a Local Storage/leveldb database or in its profiles.ini"),
-                (None, _) => match leveldb::profiles_in(given).as_slice() {
-                    [] => "is a directory but holds no browser localStorage (looked for Chromium's Local Storage/leveldb in it, in Local Storage/ and in Default/, and for a Firefox profile, profiles.ini or origin directory)".into(),
-                    names => format!(
-                        "is a Chromium user-data directory whose Default profile holds no Chromium localStorage database; choose a profile with --profile NAME: {}",
-                        names.join(", ")
-                    ),
-                },
-            };
-            return Err(MeshError::invalid(&location, what).into());
+        let sqlite_file = match opts.format {
+            Some(BackendKind::Firefox | BackendKind::Leveldb) => None,
+            _ => chromium_sqlite::resolve_dir(given, opts.profile.as_deref()),
         };
-        let backend: Box<dyn Backend> = Box::new(leveldb::LevelDbStore::open(&dir)?);
-        let location = dir.display().to_string();
-        Self::with_backend(location, backend, Some(dir), opts)
+        match (leveldb_dir, sqlite_file) {
+            (Some(dir), Some(file)) => return Self::open_chromium_pair(opts, dir, file),
+            (Some(dir), None) => {
+                let backend: Box<dyn Backend> = Box::new(leveldb::LevelDbStore::open(&dir)?);
+                let location = dir.display().to_string();
+                return Self::with_backend(location, backend, Some(dir), opts);
+            }
+            (None, Some(file)) => return Self::open_chromium_sqlite(opts, &file),
+            (None, None) => {}
+        }
+        if !matches!(
+            opts.format,
+            Some(BackendKind::Leveldb | BackendKind::ChromiumSqlite)
+        ) {
+            if let Some(scope) = firefox::resolve_dir(given, opts.profile.as_deref())? {
+                return Self::open_firefox(opts, scope);
+            }
+        }
+        let what = match (&opts.profile, opts.format) {
+            (_, Some(BackendKind::Firefox)) => "is a directory but not a Firefox profile, a Firefox root with profiles.ini, or an origin directory (storage/default/<origin> with ls/data.sqlite)".into(),
+            (Some(p), _) => format!("has no profile {p} with a Local Storage/leveldb database, a LocalStorage file or in its profiles.ini"),
+            (None, _) => match leveldb::profiles_in(given).as_slice() {
+                [] => "is a directory but holds no browser localStorage (looked for Chromium's Local Storage/leveldb and LocalStorage in it, in Local Storage/ and in Default/, and for a Firefox profile, profiles.ini or origin directory)".into(),
+                names => format!(
+                    "is a Chromium user-data directory whose Default profile holds no Chromium localStorage database; choose a profile with --profile NAME: {}",
+                    names.join(", ")
+                ),
+            },
+        };
+        Err(MeshError::invalid(&location, what).into())
+    }
+
+    /// A profile with both of Chromium's forms (`DomStorageSqlite` turned on without the
+    /// migration leaves the LevelDB beside a new SQLite file): the one holding the namespace
+    /// (the origin's, with `--origin`), the more recently written when both or neither do,
+    /// with a note naming the other.
+    fn open_chromium_pair(opts: &OpenOptions, dir: PathBuf, file: PathBuf) -> Result<Store> {
+        let mut ldb: Box<dyn Backend> = Box::new(leveldb::LevelDbStore::open(&dir)?);
+        let mut sql: Box<dyn Backend> =
+            Box::new(chromium_sqlite::ChromiumSqliteStore::open(&file)?);
+        let holds = |b: &mut Box<dyn Backend>| -> Result<bool> {
+            Ok(b.namespace_counts(&opts.prefix)?.iter().any(|(o, n)| {
+                *n > 0
+                    && opts
+                        .origin
+                        .as_deref()
+                        .is_none_or(|want| want.trim_end_matches('/') == o)
+            }))
+        };
+        let (in_ldb, in_sql) = (holds(&mut ldb)?, holds(&mut sql)?);
+        let (ldb_time, sql_time) = (newest_mtime(&dir), newest_mtime(&file));
+        let use_sql = match (in_ldb, in_sql) {
+            (true, false) => false,
+            (false, true) => true,
+            _ => sql_time >= ldb_time,
+        };
+        let why = match (in_ldb, in_sql) {
+            (true, true) => "also holds the namespace but was written less recently",
+            (false, false) => "does not hold the namespace either and was written less recently",
+            _ => "does not hold the namespace",
+        };
+        let (backend, path, other, other_kind) = if use_sql {
+            (sql, file, dir, BackendKind::Leveldb)
+        } else {
+            (ldb, dir, file, BackendKind::ChromiumSqlite)
+        };
+        let location = path.display().to_string();
+        let mut store = Self::with_backend(location, backend, Some(path), opts)?;
+        store.notes.push(format!(
+            "this profile also has a {other_kind} localStorage database, {}, which {why}; it was left alone (name it with --store to use it)",
+            other.display()
+        ));
+        Ok(store)
+    }
+
+    fn open_chromium_sqlite(opts: &OpenOptions, file: &Path) -> Result<Store> {
+        let store = chromium_sqlite::ChromiumSqliteStore::open(file)?;
+        let location = file.display().to_string();
+        Self::with_backend(location, Box::new(store), Some(file.to_path_buf()), opts)
     }
 
     fn open_firefox(opts: &OpenOptions, scope: firefox::Scope) -> Result<Store> {
@@ -253,6 +317,23 @@ impl Store {
     }
 }
 
+/// The newest modification time of a file (and its `-wal`) or of a directory's files.
+fn newest_mtime(path: &Path) -> Option<std::time::SystemTime> {
+    let files: Vec<PathBuf> = if path.is_dir() {
+        std::fs::read_dir(path)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .collect()
+    } else {
+        vec![path.to_path_buf(), sqlite::companion(path, "-wal")]
+    };
+    files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok()?.modified().ok())
+        .max()
+}
+
 /// Locks the store file (the file the path resolves to: a symlink stays a link when saved)
 /// and reads it through the locked handle.
 fn read_locked(path: &Path) -> Result<(Vec<u8>, (FileLock, FileIdentity))> {
@@ -270,12 +351,21 @@ fn read_locked(path: &Path) -> Result<(Vec<u8>, (FileLock, FileIdentity))> {
     Ok((bytes, (held, identity)))
 }
 
-/// Whether a store file is a Firefox database: forced, named `data.sqlite`, or SQLite inside.
-fn is_firefox_file(path: &Path, forced: Option<BackendKind>) -> Result<bool> {
+/// Which browser's SQLite database a store file is (`None`: a JSON file): forced with
+/// `--store-format`, by its name (`data.sqlite`, `LocalStorage`), or by its tables. An SQLite
+/// file whose tables say nothing is taken as Firefox's, whose reader then names the problem.
+fn sqlite_file(path: &Path, forced: Option<BackendKind>) -> Result<Option<sqlite::Schema>> {
     match forced {
-        Some(BackendKind::Firefox) => return Ok(true),
-        Some(_) => return Ok(false),
+        Some(BackendKind::Firefox) => return Ok(Some(sqlite::Schema::Firefox)),
+        Some(BackendKind::ChromiumSqlite) => return Ok(Some(sqlite::Schema::Chromium)),
+        Some(_) => return Ok(None),
         None => {}
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    match name.as_deref() {
+        Some("data.sqlite") => return Ok(Some(sqlite::Schema::Firefox)),
+        Some(chromium_sqlite::FILE_NAME) => return Ok(Some(sqlite::Schema::Chromium)),
+        _ => {}
     }
     let mut head = [0u8; 16];
     let n = match std::fs::File::open(path) {
@@ -283,9 +373,12 @@ fn is_firefox_file(path: &Path, forced: Option<BackendKind>) -> Result<bool> {
             .read(&mut head)
             .with_context(|| format!("cannot read store {}", path.display()))?,
         // The usual message for a file that cannot be opened comes later.
-        Err(_) => return Ok(false),
+        Err(_) => return Ok(None),
     };
-    Ok(firefox::looks_like_database(path, &head[..n]))
+    if !head[..n].starts_with(sqlite::MAGIC) {
+        return Ok(None);
+    }
+    Ok(Some(sqlite::sniff(path).unwrap_or(sqlite::Schema::Firefox)))
 }
 
 /// Refuses what cannot be a store file (missing, a directory) with the usual messages.
@@ -348,10 +441,10 @@ fn open_json(
             )
             .into());
         }
-        BackendKind::Firefox => {
+        BackendKind::Firefox | BackendKind::ChromiumSqlite => {
             return Err(MeshError::invalid(
                 location,
-                "is not a Firefox database (forced with --store-format firefox)",
+                format!("is not an SQLite database (forced with --store-format {kind})"),
             )
             .into());
         }

@@ -16,7 +16,9 @@ const context = await chromium.launchPersistentContext(dir, {
   executablePath,
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+         '--disable-background-networking', '--disable-component-update', '--disable-sync',
+         // e.g. --enable-features=DomStorageSqlite for Chromium's SQLite localStorage.
+         ...(process.env.CHROMIUM_ARGS ? process.env.CHROMIUM_ARGS.split(' ') : [])],
 });
 // A request still in flight when the browser closes cannot be answered; that is no failure.
 await context.route('**/*', (route) =>

@@ -33,9 +33,15 @@ pub(crate) fn browser() -> Option<PathBuf> {
 }
 
 pub(crate) fn driver(script: &Path, args: &[&str]) -> String {
+    driver_with(script, &[], args)
+}
+
+/// The driver with extra environment (`CHROMIUM_ARGS` for Chromium's feature flags).
+pub(crate) fn driver_with(script: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
     let out = Command::new("node")
         .arg(script)
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("node runs");
     assert!(
@@ -48,9 +54,19 @@ pub(crate) fn driver(script: &Path, args: &[&str]) -> String {
 
 /// A browser that has the profile open on `origin`, until its stdin is closed.
 pub(crate) fn hold(script: &Path, profile: &str, origin: &str) -> std::process::Child {
+    hold_with(script, &[], profile, origin)
+}
+
+pub(crate) fn hold_with(
+    script: &Path,
+    env: &[(&str, &str)],
+    profile: &str,
+    origin: &str,
+) -> std::process::Child {
     let mut child = Command::new("node")
         .arg(script)
         .args(["hold", profile, origin])
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -65,7 +81,20 @@ pub(crate) fn hold(script: &Path, profile: &str, origin: &str) -> std::process::
 
 /// What page JavaScript sees in `origin`, sorted by key.
 pub(crate) fn page_read(script: &Path, profile: &Path, origin: &str) -> Pairs {
-    let text = driver(script, &["read", &profile.display().to_string(), origin]);
+    page_read_with(script, &[], profile, origin)
+}
+
+pub(crate) fn page_read_with(
+    script: &Path,
+    env: &[(&str, &str)],
+    profile: &Path,
+    origin: &str,
+) -> Pairs {
+    let text = driver_with(
+        script,
+        env,
+        &["read", &profile.display().to_string(), origin],
+    );
     serde_json::from_str(&text).unwrap()
 }
 

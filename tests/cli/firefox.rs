@@ -7,9 +7,7 @@
 //! unless `MESHPEERS_REQUIRE_BROWSER` is set. The parity tests also run on a Firefox form of
 //! each oracle store (`firefox_form`).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
 
 use meshpeers::js::JsString;
 
@@ -19,7 +17,7 @@ use crate::support::{TestEnv, json, open_store, repo, run};
 const A: &str = "http://127.0.0.1:3000";
 const B: &str = "http://other.test:8080";
 /// The oracle's fixed time.
-const NOW: &str = "1795176000000";
+pub(crate) const NOW: &str = "1795176000000";
 
 /// The driver script, when Firefox and puppeteer-core are here.
 pub fn firefox() -> Option<PathBuf> {
@@ -40,12 +38,12 @@ pub fn firefox() -> Option<PathBuf> {
 }
 
 /// The entries of a store file (any form meshpeers reads), in its order.
-fn pairs_of(path: &Path, origin: Option<&str>) -> Pairs {
+pub(crate) fn pairs_of(path: &Path, origin: Option<&str>) -> Pairs {
     open_store(path, origin).area.into_iter().collect()
 }
 
 /// A flat dump holding `pairs`, as meshpeers writes one.
-fn flat(env: &TestEnv, name: &str, pairs: &Pairs) -> PathBuf {
+pub(crate) fn flat(env: &TestEnv, name: &str, pairs: &Pairs) -> PathBuf {
     let mut area = meshpeers::store::Area::new();
     for (k, v) in pairs {
         area.insert(k.clone(), v.clone());
@@ -57,50 +55,40 @@ fn flat(env: &TestEnv, name: &str, pairs: &Pairs) -> PathBuf {
 /// `None` where Firefox is not installed), for the parity tests. Only what meshpeers reads is
 /// kept of the profile.
 pub fn firefox_form(dir: &Path) -> Option<PathBuf> {
-    static FORMS: OnceLock<Mutex<HashMap<PathBuf, PathBuf>>> = OnceLock::new();
     let script = firefox()?;
-    let mut forms = FORMS.get_or_init(Default::default).lock().unwrap();
-    if let Some(p) = forms.get(dir) {
-        return Some(p.clone());
-    }
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("firefox-forms");
-    let mine = root.join(std::process::id().to_string());
-    if forms.is_empty() {
-        // Earlier runs' forms.
-        let _ = std::fs::remove_dir_all(&root);
-    }
-    let profile = mine.join(format!("{}", forms.len()));
-    std::fs::create_dir_all(&mine).unwrap();
-    let pairs = pairs_of(&dir.join("store.json"), None);
-    let plan_file = mine.join(format!("{}.plan.json", forms.len()));
-    std::fs::write(&plan_file, plan(&[(A, &pairs)])).unwrap();
-    driver(
-        &script,
-        &[
-            "write",
-            &profile.display().to_string(),
-            &plan_file.display().to_string(),
-        ],
-    );
-    for e in std::fs::read_dir(&profile).unwrap().flatten() {
-        let name = e.file_name();
-        if !["storage", "storage.sqlite", "prefs.js"].contains(&name.to_str().unwrap_or("")) {
-            let p = e.path();
-            let _ = if e.file_type().unwrap().is_dir() {
-                std::fs::remove_dir_all(&p)
-            } else {
-                std::fs::remove_file(&p)
-            };
-        }
-    }
-    forms.insert(dir.to_path_buf(), profile.clone());
-    Some(profile)
+    Some(crate::support::browser_form(
+        "firefox",
+        dir,
+        |profile, plan_file| {
+            driver(
+                &script,
+                &[
+                    "write",
+                    &profile.display().to_string(),
+                    &plan_file.display().to_string(),
+                ],
+            );
+            for e in std::fs::read_dir(profile).unwrap().flatten() {
+                let name = e.file_name();
+                if !["storage", "storage.sqlite", "prefs.js"].contains(&name.to_str().unwrap_or(""))
+                {
+                    let p = e.path();
+                    let _ = if e.file_type().unwrap().is_dir() {
+                        std::fs::remove_dir_all(&p)
+                    } else {
+                        std::fs::remove_file(&p)
+                    };
+                }
+            }
+            profile.to_path_buf()
+        },
+    ))
 }
 
 /// Origin A: the oracle's 120-peer namespace (the example's 20 without the corpus) plus a
 /// non-ASCII key, emoji, a lone surrogate in a value, a 200 KB value and an empty value;
 /// origin B: two keys of its own.
-fn seed() -> (Pairs, Pairs) {
+pub(crate) fn seed() -> (Pairs, Pairs) {
     let source = match crate::support::corpus() {
         Some(c) => c.join("app-oracle-r1/store.json"),
         None => repo().join("fixtures/example/store.json"),

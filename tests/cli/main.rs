@@ -2,7 +2,8 @@
 
 mod app_ops;
 mod bad_input;
-mod chromium;
+pub mod chromium;
+pub mod chromium_sqlite;
 mod cleanup_trees;
 mod corrupt;
 pub mod damaged;

@@ -188,7 +188,44 @@ pub fn store_forms(dir: &Path) -> Vec<PathBuf> {
         .filter(|p| p.exists())
         .collect();
     forms.extend(crate::firefox::firefox_form(dir));
+    forms.extend(crate::chromium_sqlite::chromium_sqlite_form(dir));
     forms
+}
+
+/// A form of an oracle store written by a real browser, made once per test run: `make`
+/// gets a fresh directory and a driver plan holding the store's map in origin
+/// `http://127.0.0.1:3000`, and gives the store's path.
+pub fn browser_form(tag: &str, dir: &Path, make: impl FnOnce(&Path, &Path) -> PathBuf) -> PathBuf {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static FORMS: OnceLock<Mutex<HashMap<(String, PathBuf), PathBuf>>> = OnceLock::new();
+    let mut forms = FORMS.get_or_init(Default::default).lock().unwrap();
+    let key = (tag.to_owned(), dir.to_path_buf());
+    if let Some(p) = forms.get(&key) {
+        return p.clone();
+    }
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{tag}-forms"));
+    let mine = root.join(std::process::id().to_string());
+    if !forms.keys().any(|(t, _)| t == tag) {
+        // Earlier runs' forms.
+        let _ = fs::remove_dir_all(&root);
+    }
+    let n = forms.keys().filter(|(t, _)| t == tag).count();
+    let work = mine.join(n.to_string());
+    fs::create_dir_all(&mine).unwrap();
+    let pairs: crate::chromium::Pairs = open_store(&dir.join("store.json"), None)
+        .area
+        .into_iter()
+        .collect();
+    let plan_file = mine.join(format!("{n}.plan.json"));
+    fs::write(
+        &plan_file,
+        crate::chromium::plan(&[("http://127.0.0.1:3000", &pairs)]),
+    )
+    .unwrap();
+    let form = make(&work, &plan_file);
+    forms.insert(key, form.clone());
+    form
 }
 
 pub fn oracle(dir: &Path, name: &str) -> Value {
@@ -219,7 +256,7 @@ pub fn check_or_bless(rel: &str, expected: &str) {
 /// key → value of a flat dump, of the one origin of a Playwright storage state, or of the
 /// origin of a LevelDB database that holds the namespace.
 pub fn local_storage(path: &Path) -> BTreeMap<String, String> {
-    if path.is_dir() {
+    if path.is_dir() || fs::read(path).unwrap().starts_with(b"SQLite format 3\0") {
         return open_store(path, None)
             .area
             .iter()

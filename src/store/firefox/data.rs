@@ -10,8 +10,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use rusqlite::Connection;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OpenFlags};
 
 use super::lsvalue;
 use crate::error::MeshError;
@@ -97,87 +97,11 @@ fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> anyhow::Error + '_ {
 
 /// The path of a database's rollback journal.
 pub fn journal_of(path: &Path) -> PathBuf {
-    let mut journal = path.as_os_str().to_owned();
-    journal.push("-journal");
-    PathBuf::from(journal)
+    crate::store::sqlite::companion(path, "-journal")
 }
 
-/// Runs `read` on a consistent, private snapshot of the database: without a journal, its
-/// bytes read into memory (one read of the file); with one (a transaction under way, or a
-/// crash's hot journal), a copy of both in a private directory, where SQLite rolls the
-/// journal back. Again while either changed during the copy (a Firefox flush), at most 20
-/// times.
 fn with_snapshot<T>(path: &Path, read: impl Fn(&Connection) -> Result<T>) -> Result<T> {
-    let journal = journal_of(path);
-    for _ in 0..20 {
-        let before = (stamp(path)?, stamp(&journal)?);
-        if before.0.is_none() {
-            return Err(invalid(path, "does not exist"));
-        }
-        if before.1.is_none() {
-            let bytes =
-                fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            if (stamp(path)?, stamp(&journal)?) == before {
-                check_header(path, &bytes)?;
-                let mut conn = Connection::open_in_memory()
-                    .context("cannot open an in-memory SQLite database")?;
-                conn.deserialize_read_exact(rusqlite::MAIN_DB, &bytes[..], bytes.len(), true)
-                    .map_err(sql(path))?;
-                return read(&conn);
-            }
-        } else {
-            let dir = tempfile::Builder::new()
-                .prefix("meshpeers-firefox-")
-                .tempdir()
-                .context("cannot make a private directory for the database copy")?;
-            let copy = dir.path().join("data.sqlite");
-            fs::copy(path, &copy).with_context(|| format!("cannot read {}", path.display()))?;
-            match fs::copy(&journal, dir.path().join("data.sqlite-journal")) {
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(e).with_context(|| format!("cannot read {}", journal.display()));
-                }
-            }
-            if (stamp(path)?, stamp(&journal)?) == before {
-                check_header(path, &fs::read(&copy)?)?;
-                let conn = Connection::open_with_flags(
-                    &copy,
-                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )
-                .map_err(|e| invalid(path, format!("cannot be opened as SQLite ({e})")))?;
-                return read(&conn);
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    Err(MeshError::Busy {
-        path: path.display().to_string(),
-    }
-    .into())
-}
-
-/// An SQLite database starts with its 16-byte magic and a 100-byte header.
-fn check_header(path: &Path, bytes: &[u8]) -> Result<()> {
-    if bytes.is_empty() {
-        return Err(invalid(path, "is empty, not an SQLite database"));
-    }
-    if bytes.len() < 100 || !bytes.starts_with(b"SQLite format 3\0") {
-        return Err(invalid(
-            path,
-            "is not an SQLite database (it does not start with \"SQLite format 3\")",
-        ));
-    }
-    Ok(())
-}
-
-/// Size and modification time, or `None` for a missing file.
-fn stamp(path: &Path) -> Result<Option<(u64, std::time::SystemTime)>> {
-    match fs::metadata(path) {
-        Ok(m) => Ok(Some((m.len(), m.modified()?))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
+    crate::store::sqlite::with_snapshot(path, "a Firefox localStorage database", read)
 }
 
 /// The version check and the one `database` row: (origin, usage).

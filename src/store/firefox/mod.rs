@@ -130,11 +130,6 @@ pub fn file_scope(file: &Path) -> Scope {
     }
 }
 
-/// Whether a file given as `--store` is Firefox's: its name, or SQLite content.
-pub fn looks_like_database(file: &Path, head: &[u8]) -> bool {
-    file.file_name().is_some_and(|n| n == "data.sqlite") || head.starts_with(b"SQLite format 3\0")
-}
-
 /// One origin's database and what it holds.
 struct Found {
     origin: String,

@@ -19,6 +19,7 @@ use super::{Scope, data, lsvalue, metadata};
 use crate::error::MeshError;
 use crate::js::JsString;
 use crate::store::lock::{self, FileLock};
+use crate::store::sqlite::{self, own_like, sync_dir};
 use crate::store::{Area, ChangeSet, SaveOptions, atomic, debris};
 
 /// What a save touches.
@@ -300,57 +301,24 @@ fn invalidate_l1(target: &Target) -> Result<()> {
 }
 
 /// Copies the origin's `ls/` files, its `.metadata-v2` and the profile's `storage.sqlite`
-/// into a new kept directory (built under a work name, synced, then renamed); gives its path.
+/// into a new kept directory; gives its path.
 fn keep_previous(target: &Target) -> Result<PathBuf> {
-    let base = target.kept_base();
-    let parent = base.parent().context("a database has a directory")?;
-    let name = base
-        .file_name()
-        .context("a database has a name")?
-        .to_string_lossy()
-        .into_owned();
-    let kept = atomic::unused_stamped_path(parent, crate::store::leveldb::KEPT_STAMP, |stamp| {
-        format!("{name}.{}{stamp}", crate::store::leveldb::KEPT_INFIX)
-    });
-    let work = parent.join(debris::work_dir_name(&name));
-    let result = (|| {
-        if work.exists() {
-            fs::remove_dir_all(&work)?;
-        }
-        fs::create_dir(&work)?;
-        let mut files: Vec<PathBuf> = match target.ls() {
-            Some(ls) => fs::read_dir(&ls)?
-                .filter_map(|e| e.ok())
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-                .map(|e| e.path())
-                .collect(),
-            None => vec![target.db.clone(), data::journal_of(&target.db)],
-        };
-        if let Some(dir) = &target.origin_dir {
-            files.push(dir.join(".metadata-v2"));
-        }
-        if let Some(p) = &target.profile {
-            files.push(p.join("storage.sqlite"));
-        }
-        for f in files.iter().filter(|f| f.is_file()) {
-            let to = work.join(f.file_name().context("a file has a name")?);
-            fs::copy(f, &to)?;
-            fs::File::open(&to)?.sync_all()?;
-        }
-        sync_dir(&work)?;
-        fs::rename(&work, &kept)?;
-        sync_dir(parent)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_dir_all(&work);
-        return Err(e).with_context(|| {
-            format!(
-                "cannot keep a copy of the previous state at {}",
-                kept.display()
-            )
-        });
+    let mut files: Vec<PathBuf> = match target.ls() {
+        Some(ls) => fs::read_dir(&ls)
+            .with_context(|| format!("cannot read {}", ls.display()))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.path())
+            .collect(),
+        None => vec![target.db.clone(), data::journal_of(&target.db)],
+    };
+    if let Some(dir) = &target.origin_dir {
+        files.push(dir.join(".metadata-v2"));
     }
-    Ok(kept)
+    if let Some(p) = &target.profile {
+        files.push(p.join("storage.sqlite"));
+    }
+    sqlite::keep_copies(&target.kept_base(), &files)
 }
 
 /// A new origin: its `ls/` (or the whole origin directory) built aside in Firefox's schema
@@ -458,19 +426,4 @@ fn build_in(ls: &Path, origin: &str, area: &Area, owner: &Path) -> Result<()> {
         own_like(f, owner);
     }
     sync_dir(ls)
-}
-
-/// Gives `path` the owner of `reference` (when meshpeers runs as root on a user's profile,
-/// so Firefox can still write what meshpeers made); best effort.
-fn own_like(path: &Path, reference: &Path) {
-    use std::os::unix::fs::MetadataExt;
-    if let Ok(m) = fs::metadata(reference) {
-        let _ = std::os::unix::fs::lchown(path, Some(m.uid()), Some(m.gid()));
-    }
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("syncing directory {}", dir.display()))
 }

@@ -78,7 +78,10 @@ pub fn profiles_in(user_data: &Path) -> Vec<String> {
     };
     let mut names: Vec<String> = entries
         .flatten()
-        .filter(|e| profile_database(&e.path()).is_some())
+        .filter(|e| {
+            profile_database(&e.path()).is_some()
+                || crate::store::chromium_sqlite::profile_database(&e.path()).is_some()
+        })
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
