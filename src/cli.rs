@@ -41,6 +41,9 @@ value_enum! {
         /// dir holding it).
         #[value(name = "chromium-sqlite")]
         ChromiumSqlite,
+        /// WebKit (Safari, WebKitGTK, WPE, Epiphany): a website-data directory, its `storage`
+        /// (unified) or `localstorage` (legacy) directory, or one database file.
+        Webkit,
     }
 }
 
@@ -144,7 +147,8 @@ pub struct GlobalArgs {
     /// content), `-` to read a JSON dump from stdin, a Chromium `Local Storage/leveldb`
     /// directory or Chromium's SQLite `LocalStorage` file — or the profile, user-data or
     /// Electron userData directory that holds them —, or a Firefox profile directory, the Firefox root holding `profiles.ini`, an origin
-    /// directory (`storage/default/<origin>`) or its `ls/data.sqlite`.
+    /// directory (`storage/default/<origin>`) or its `ls/data.sqlite`, or a WebKit
+    /// website-data directory, its `storage` or `localstorage` directory, or one database.
     #[arg(
         long,
         short = 's',

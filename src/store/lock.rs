@@ -72,6 +72,20 @@ fn holder_pid(file: &File) -> Option<i32> {
     held.then_some(fl.l_pid)
 }
 
+/// The process holding any lock on bytes `start..start + len` of `path` (a probe that takes
+/// no lock: SQLite's connections to a WAL database keep a read lock on their `-shm` file's
+/// bytes 120–135 while open).
+pub fn range_holder(path: &Path, start: i64, len: i64) -> Option<i32> {
+    let file = File::open(path).ok()?;
+    let mut fl = whole_file_write_lock();
+    fl.l_start = start as _;
+    fl.l_len = len as _;
+    // SAFETY: a valid descriptor and a pointer to an initialised flock.
+    let rc = unsafe { libc::fcntl(file.as_raw_fd(), GET_LOCK, &mut fl) };
+    let held = rc == 0 && i64::from(fl.l_type) != i64::from(libc::F_UNLCK) && fl.l_pid > 0;
+    held.then_some(fl.l_pid)
+}
+
 /// Whether the process holding a process lock is another meshpeers. Where open-file-
 /// description locks exist (Linux) a meshpeers lock has no process and never comes here.
 /// On macOS meshpeers takes process locks like Chromium, so the holder's name tells them

@@ -11,7 +11,7 @@
 //! - `area`: the `Area` map and the `ChangeSet` of a save.
 //! - `open`: detection of what `--store` names, and the open `Store`.
 //! - `origin`: the choice of origin (`--origin`, or the only one holding the namespace).
-//! - `flat`, `playwright`, `leveldb`, `chromium_sqlite`, `firefox`: the backends; `atomic` and `jsontext` serve the JSON ones.
+//! - `flat`, `playwright`, `leveldb`, `chromium_sqlite`, `firefox`, `webkit`: the backends; `atomic` and `jsontext` serve the JSON ones.
 //! - `locate`: where browsers keep localStorage under a home directory.
 //!
 //! Adding a backend: write one module (a file, or a folder for a bigger one) with a type that
@@ -34,6 +34,7 @@ mod open;
 mod origin;
 mod playwright;
 pub(crate) mod sqlite;
+pub mod webkit;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -60,6 +61,9 @@ pub enum BackendKind {
     /// holding it, or the file).
     #[serde(rename = "chromium-sqlite")]
     ChromiumSqlite,
+    /// WebKit's (Safari, WebKitGTK, WPE, Epiphany): a website-data directory, its unified
+    /// `storage` or legacy `localstorage` directory, or one database file.
+    Webkit,
 }
 
 impl fmt::Display for BackendKind {
@@ -70,6 +74,7 @@ impl fmt::Display for BackendKind {
             BackendKind::Leveldb => "Chromium LevelDB",
             BackendKind::Firefox => "Firefox",
             BackendKind::ChromiumSqlite => "Chromium SQLite",
+            BackendKind::Webkit => "WebKit",
         })
     }
 }

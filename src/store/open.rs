@@ -13,7 +13,7 @@ use super::lock::{self, FileIdentity, FileLock, Target};
 use super::origin::{Choice, choose_origin};
 use super::{
     Area, Backend, BackendKind, ChangeSet, OriginInfo, SaveOptions, StorageDamage, chromium_sqlite,
-    firefox, flat, jsontext, leveldb, playwright, sqlite,
+    firefox, flat, jsontext, leveldb, playwright, sqlite, webkit,
 };
 use crate::error::MeshError;
 
@@ -127,7 +127,13 @@ impl Store {
                     return Self::open_firefox(opts, firefox::file_scope(p));
                 }
                 Some(sqlite::Schema::Chromium) => return Self::open_chromium_sqlite(opts, p),
-                Some(sqlite::Schema::Webkit) => unreachable!(),
+                Some(sqlite::Schema::Webkit) => {
+                    let scope = webkit::Scope {
+                        file: Some(p.clone()),
+                        ..webkit::Scope::default()
+                    };
+                    return Self::open_webkit(opts, scope);
+                }
                 None if opts.lock_for_write => {
                     let (bytes, held) = read_locked(p)?;
                     guard = Some(held);
@@ -173,11 +179,11 @@ impl Store {
             return Err(MeshError::invalid(&location, "is a directory, not a JSON file").into());
         }
         let leveldb_dir = match opts.format {
-            Some(BackendKind::Firefox | BackendKind::ChromiumSqlite) => None,
+            Some(BackendKind::Firefox | BackendKind::ChromiumSqlite | BackendKind::Webkit) => None,
             _ => leveldb::resolve_dir(given, opts.profile.as_deref()),
         };
         let sqlite_file = match opts.format {
-            Some(BackendKind::Firefox | BackendKind::Leveldb) => None,
+            Some(BackendKind::Firefox | BackendKind::Leveldb | BackendKind::Webkit) => None,
             _ => chromium_sqlite::resolve_dir(given, opts.profile.as_deref()),
         };
         match (leveldb_dir, sqlite_file) {
@@ -192,17 +198,23 @@ impl Store {
         }
         if !matches!(
             opts.format,
-            Some(BackendKind::Leveldb | BackendKind::ChromiumSqlite)
+            Some(BackendKind::Leveldb | BackendKind::ChromiumSqlite | BackendKind::Webkit)
         ) {
             if let Some(scope) = firefox::resolve_dir(given, opts.profile.as_deref())? {
                 return Self::open_firefox(opts, scope);
             }
         }
+        if matches!(opts.format, None | Some(BackendKind::Webkit)) && opts.profile.is_none() {
+            if let Some(scope) = webkit::resolve_dir(given) {
+                return Self::open_webkit(opts, scope);
+            }
+        }
         let what = match (&opts.profile, opts.format) {
+            (_, Some(BackendKind::Webkit)) => "is a directory but not a WebKit website-data directory, a storage directory with its salt, or a directory of .localstorage files".into(),
             (_, Some(BackendKind::Firefox)) => "is a directory but not a Firefox profile, a Firefox root with profiles.ini, or an origin directory (storage/default/<origin> with ls/data.sqlite)".into(),
             (Some(p), _) => format!("has no profile {p} with a Local Storage/leveldb database, a LocalStorage file or in its profiles.ini"),
             (None, _) => match leveldb::profiles_in(given).as_slice() {
-                [] => "is a directory but holds no browser localStorage (looked for Chromium's Local Storage/leveldb and LocalStorage in it, in Local Storage/ and in Default/, and for a Firefox profile, profiles.ini or origin directory)".into(),
+                [] => "is a directory but holds no browser localStorage (looked for Chromium's Local Storage/leveldb and LocalStorage in it, in Local Storage/ and in Default/, for a Firefox profile, profiles.ini or origin directory, and for WebKit's storage/ or localstorage/)".into(),
                 names => format!(
                     "is a Chromium user-data directory whose Default profile holds no Chromium localStorage database; choose a profile with --profile NAME: {}",
                     names.join(", ")
@@ -259,6 +271,13 @@ impl Store {
         let store = chromium_sqlite::ChromiumSqliteStore::open(file)?;
         let location = file.display().to_string();
         Self::with_backend(location, Box::new(store), Some(file.to_path_buf()), opts)
+    }
+
+    fn open_webkit(opts: &OpenOptions, scope: webkit::Scope) -> Result<Store> {
+        let store = webkit::WebkitStore::open(scope);
+        let path = store.location();
+        let location = path.display().to_string();
+        Self::with_backend(location, Box::new(store), Some(path), opts)
     }
 
     fn open_firefox(opts: &OpenOptions, scope: firefox::Scope) -> Result<Store> {
@@ -358,6 +377,7 @@ fn sqlite_file(path: &Path, forced: Option<BackendKind>) -> Result<Option<sqlite
     match forced {
         Some(BackendKind::Firefox) => return Ok(Some(sqlite::Schema::Firefox)),
         Some(BackendKind::ChromiumSqlite) => return Ok(Some(sqlite::Schema::Chromium)),
+        Some(BackendKind::Webkit) => return Ok(Some(sqlite::Schema::Webkit)),
         Some(_) => return Ok(None),
         None => {}
     }
@@ -365,6 +385,7 @@ fn sqlite_file(path: &Path, forced: Option<BackendKind>) -> Result<Option<sqlite
     match name.as_deref() {
         Some("data.sqlite") => return Ok(Some(sqlite::Schema::Firefox)),
         Some(chromium_sqlite::FILE_NAME) => return Ok(Some(sqlite::Schema::Chromium)),
+        _ if webkit::is_database_name(path) => return Ok(Some(sqlite::Schema::Webkit)),
         _ => {}
     }
     let mut head = [0u8; 16];
@@ -441,7 +462,7 @@ fn open_json(
             )
             .into());
         }
-        BackendKind::Firefox | BackendKind::ChromiumSqlite => {
+        BackendKind::Firefox | BackendKind::ChromiumSqlite | BackendKind::Webkit => {
             return Err(MeshError::invalid(
                 location,
                 format!("is not an SQLite database (forced with --store-format {kind})"),

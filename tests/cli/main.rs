@@ -29,3 +29,4 @@ mod snapshots;
 mod support;
 #[path = "../synth/mod.rs"]
 mod synth;
+pub mod webkit;

@@ -189,6 +189,7 @@ pub fn store_forms(dir: &Path) -> Vec<PathBuf> {
         .collect();
     forms.extend(crate::firefox::firefox_form(dir));
     forms.extend(crate::chromium_sqlite::chromium_sqlite_form(dir));
+    forms.extend(crate::webkit::webkit_form(dir));
     forms
 }
 
