@@ -31,6 +31,15 @@ use crate::store::{
 /// The file's name in a profile directory.
 pub const FILE_NAME: &str = "LocalStorage";
 
+/// Chromium 156's schema of a new `LocalStorage` database, exactly (§2.2): what the tests and
+/// benchmarks build stores from. (meshpeers itself never creates the file: Chromium does.)
+pub const SCHEMA: &str = "PRAGMA journal_mode = wal;
+CREATE TABLE meta(key LONGVARCHAR NOT NULL UNIQUE PRIMARY KEY, value LONGVARCHAR);
+INSERT INTO meta VALUES ('mmap_status', '-1'), ('version', '1'), ('last_compatible_version', '1');
+CREATE TABLE maps(row_id INTEGER PRIMARY KEY AUTOINCREMENT,storage_key BLOB NOT NULL,last_accessed INTEGER,last_modified INTEGER,total_size INTEGER);
+CREATE UNIQUE INDEX maps_by_storage_key ON maps(storage_key);
+CREATE TABLE map_entries(map_id INTEGER NOT NULL,value_compression_type INTEGER NOT NULL,key BLOB NOT NULL,value BLOB NOT NULL,PRIMARY KEY(map_id, key)) WITHOUT ROWID;";
+
 /// The newest `meta.last_compatible_version` this meshpeers reads.
 const SCHEMA_VERSION: i64 = 1;
 
@@ -552,15 +561,7 @@ mod tests {
     /// A database with Chromium's own schema (§2.2).
     pub(crate) fn chromium_db(path: &Path) -> Connection {
         let conn = Connection::open(path).unwrap();
-        conn.execute_batch(
-            "PRAGMA journal_mode = wal;
-             CREATE TABLE meta(key LONGVARCHAR NOT NULL UNIQUE PRIMARY KEY, value LONGVARCHAR);
-             INSERT INTO meta VALUES ('mmap_status', '-1'), ('version', '1'), ('last_compatible_version', '1');
-             CREATE TABLE maps(row_id INTEGER PRIMARY KEY AUTOINCREMENT,storage_key BLOB NOT NULL,last_accessed INTEGER,last_modified INTEGER,total_size INTEGER);
-             CREATE UNIQUE INDEX maps_by_storage_key ON maps(storage_key);
-             CREATE TABLE map_entries(map_id INTEGER NOT NULL,value_compression_type INTEGER NOT NULL,key BLOB NOT NULL,value BLOB NOT NULL,PRIMARY KEY(map_id, key)) WITHOUT ROWID;",
-        )
-        .unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
         conn
     }
 

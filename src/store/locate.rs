@@ -11,7 +11,7 @@ use anyhow::Result;
 
 use super::firefox::{self, Scope};
 use super::leveldb::{self, LevelDbStore};
-use super::{Backend, BackendKind, lock};
+use super::{Backend, BackendKind, chromium_sqlite, lock, webkit};
 use crate::peers::Namespace;
 
 /// Chromium-family user-data directories, relative to the home: (browser, path).
@@ -90,8 +90,29 @@ enum Kind {
         dir: PathBuf,
         user_data: PathBuf,
     },
+    /// Chromium's SQLite `LocalStorage` file (the `DomStorageSqlite` form).
+    ChromiumSqlite {
+        file: PathBuf,
+        user_data: PathBuf,
+    },
     Firefox,
+    Webkit(webkit::Scope),
 }
+
+/// WebKit website-data directories, relative to the home: (browser, path); a `*` stands for
+/// every directory there (one per app or bundle).
+const WEBKIT_DIRS: &[(&str, &str)] = &[
+    // WebKitGTK / WPE apps ($XDG_DATA_HOME/<prgname>), Epiphany among them, also in Flatpak.
+    ("webkit", ".local/share/*"),
+    ("webkit", ".var/app/*/data/*"),
+    // Safari and WKWebView apps on macOS.
+    (
+        "safari",
+        "Library/Containers/com.apple.Safari/Data/Library/WebKit/WebsiteData",
+    ),
+    ("webkit", "Library/WebKit/*/WebsiteData"),
+    ("safari", "Library/Safari/LocalStorage"),
+];
 
 /// One origin of one store that holds the namespace (`locate --json`'s entries).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -125,17 +146,7 @@ pub fn candidates(home: &Path) -> Vec<Candidate> {
         let mut profiles: Vec<PathBuf> = vec![user_data.clone()];
         profiles.extend(subdirs(&user_data));
         for profile in profiles {
-            if let Some(dir) = leveldb::profile_database(&profile) {
-                out.push(Candidate {
-                    browser: (*browser).to_owned(),
-                    profile: name_of(&profile),
-                    store: profile.clone(),
-                    kind: Kind::Leveldb {
-                        dir,
-                        user_data: user_data.clone(),
-                    },
-                });
-            }
+            push_chromium(&mut out, browser, name_of(&profile), &profile, &user_data);
         }
     }
     for parent in ELECTRON_PARENTS {
@@ -151,17 +162,7 @@ pub fn candidates(home: &Path) -> Vec<Candidate> {
                 places.push((part, label));
             }
             for (place, profile) in places {
-                if let Some(dir) = leveldb::profile_database(&place) {
-                    out.push(Candidate {
-                        browser: format!("electron:{name}"),
-                        profile,
-                        store: place,
-                        kind: Kind::Leveldb {
-                            dir,
-                            user_data: app.clone(),
-                        },
-                    });
-                }
+                push_chromium(&mut out, &format!("electron:{name}"), profile, &place, &app);
             }
         }
     }
@@ -182,7 +183,74 @@ pub fn candidates(home: &Path) -> Vec<Candidate> {
             }
         }
     }
+    for (browser, rel) in WEBKIT_DIRS {
+        let mut places = vec![home.to_path_buf()];
+        for part in Path::new(rel).components() {
+            let part = part.as_os_str();
+            places = if part == "*" {
+                places.iter().flat_map(|p| subdirs(p)).collect()
+            } else {
+                places
+                    .iter()
+                    .map(|p| p.join(part))
+                    .filter(|p| p.is_dir())
+                    .collect()
+            };
+        }
+        for place in places {
+            if seen
+                .iter()
+                .any(|s| s.starts_with(&place) || place.starts_with(s))
+            {
+                continue;
+            }
+            if let Some(scope) = webkit::resolve_dir(&place) {
+                let label = match *browser {
+                    "webkit" => format!("webkit:{}", name_of(&place)),
+                    other => other.to_owned(),
+                };
+                out.push(Candidate {
+                    browser: label,
+                    profile: name_of(&place),
+                    store: place.clone(),
+                    kind: Kind::Webkit(scope),
+                });
+            }
+        }
+    }
     out
+}
+
+/// The Chromium databases of one profile: its LevelDB and its SQLite file, each a candidate.
+fn push_chromium(
+    out: &mut Vec<Candidate>,
+    browser: &str,
+    profile: String,
+    dir: &Path,
+    user_data: &Path,
+) {
+    if let Some(db) = leveldb::profile_database(dir) {
+        out.push(Candidate {
+            browser: browser.to_owned(),
+            profile: profile.clone(),
+            store: dir.to_path_buf(),
+            kind: Kind::Leveldb {
+                dir: db,
+                user_data: user_data.to_path_buf(),
+            },
+        });
+    }
+    if let Some(file) = chromium_sqlite::profile_database(dir) {
+        out.push(Candidate {
+            browser: browser.to_owned(),
+            profile,
+            store: file.clone(),
+            kind: Kind::ChromiumSqlite {
+                file,
+                user_data: user_data.to_path_buf(),
+            },
+        });
+    }
 }
 
 /// Opens a candidate read-only and gives the origins that hold the namespace under `prefix`.
@@ -191,6 +259,16 @@ pub fn examine(c: &Candidate, prefix: &str) -> Result<Vec<Located>> {
         Kind::Leveldb { dir, user_data } => {
             let running = lock::holder(&dir.join("LOCK")).is_some() || singleton_alive(user_data);
             (Box::new(LevelDbStore::open(dir)?), running)
+        }
+        Kind::ChromiumSqlite { file, user_data } => {
+            let store = chromium_sqlite::ChromiumSqliteStore::open(file)?;
+            let running = store.running().is_some() || singleton_alive(user_data);
+            (Box::new(store), running)
+        }
+        Kind::Webkit(scope) => {
+            let store = webkit::WebkitStore::open(scope.clone());
+            let running = store.running();
+            (Box::new(store), running)
         }
         Kind::Firefox => {
             let store = firefox::FirefoxStore::open(Scope::Profile {

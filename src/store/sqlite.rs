@@ -28,8 +28,8 @@ fn invalid(path: &Path, problem: impl Into<String>) -> anyhow::Error {
 
 /// Runs `read` on a consistent, private snapshot of the database, never changing a byte of
 /// it, also while a browser has it open. Without a journal or write-ahead log holding
-/// anything, its bytes are read into memory (one read; a WAL-mode header is marked
-/// rollback-mode in the copy, which is then the same database). Otherwise the database and
+/// anything, the file is opened read-only and immutable (only the pages the read needs are
+/// read) and the result kept if the file did not change meanwhile. Otherwise the database and
 /// its journal / log are copied into a private directory and opened there, where SQLite rolls
 /// a hot journal back or replays the log's committed frames: the last committed state. Again
 /// while a file changed during the copy, at most 20 times (then `MeshError::Busy`). `what`
@@ -55,21 +55,21 @@ pub fn with_snapshot<T>(
             .iter()
             .all(|s| s.is_none_or(|(len, _)| len == 0))
         {
-            let mut bytes =
-                fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            // Nothing in a journal or log: the file alone is the database. It is opened
+            // read-only and immutable (no lock taken, nothing written, only the pages the
+            // read needs are read), and the result kept only if the file is still as it was.
+            check_header(path, &head_of(path)?)?;
+            let conn = Connection::open_with_flags(
+                immutable_uri(path),
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(open_error)?;
+            let result = read(&conn);
+            drop(conn);
             if stamps()? == before {
-                check_header(path, &bytes)?;
-                // Bytes 18 and 19: the write and read format versions (2 = WAL).
-                if bytes[18] == 2 && bytes[19] == 2 {
-                    bytes[18] = 1;
-                    bytes[19] = 1;
-                }
-                let mut conn = Connection::open_in_memory()
-                    .context("cannot open an in-memory SQLite database")?;
-                let len = bytes.len();
-                conn.deserialize_read_exact(rusqlite::MAIN_DB, &bytes[..], len, true)
-                    .map_err(open_error)?;
-                return read(&conn);
+                return result;
             }
         } else {
             let dir = tempfile::Builder::new()
@@ -104,6 +104,29 @@ pub fn with_snapshot<T>(
         path: path.display().to_string(),
     }
     .into())
+}
+
+/// A `file:` URI opening `path` read-only and immutable.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for b in path.as_os_str().as_encoded_bytes() {
+        match b {
+            b'?' | b'#' | b'%' | 0x00..=0x20 | 0x7f..=0xff => uri.push_str(&format!("%{b:02X}")),
+            _ => uri.push(char::from(*b)),
+        }
+    }
+    uri.push_str("?mode=ro&immutable=1");
+    uri
+}
+
+/// The first 100 bytes of a file (fewer when it is shorter).
+fn head_of(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(100);
+    fs::File::open(path)
+        .and_then(|f| f.take(100).read_to_end(&mut head))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(head)
 }
 
 /// An SQLite database starts with its 16-byte magic and a 100-byte header.

@@ -416,6 +416,12 @@ impl WebkitStore {
         WebkitStore { scope }
     }
 
+    /// Whether a WebKit process has one of the store's databases open now.
+    pub fn running(&self) -> bool {
+        self.databases()
+            .is_ok_and(|dbs| dbs.values().any(|db| holder(db).is_some()))
+    }
+
     /// The path shown for the store and written at.
     pub fn location(&self) -> PathBuf {
         self.scope

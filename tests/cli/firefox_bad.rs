@@ -41,14 +41,14 @@ fn profile(env: &TestEnv) -> (PathBuf, PathBuf) {
     (profile, db)
 }
 
-fn sql(db: &Path, statement: &str) {
+pub(crate) fn sql(db: &Path, statement: &str) {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.execute_batch(statement).unwrap();
 }
 
 /// Every read and write on every form of `--store` for the profile is refused with exit 3,
 /// naming `file` and `problem`, and nothing changes.
-fn refused_everywhere(env: &TestEnv, stores: &[&Path], file: &Path, problem: &str) {
+pub(crate) fn refused_everywhere(env: &TestEnv, stores: &[&Path], file: &Path, problem: &str) {
     let before = env.snapshot();
     for store in stores {
         let s = store.display().to_string();

@@ -11,7 +11,7 @@ mod disk_full;
 mod docs;
 mod export;
 pub mod firefox;
-mod firefox_bad;
+pub mod firefox_bad;
 mod fixtures;
 mod fuzz_corpus;
 mod hostile;
@@ -26,6 +26,7 @@ mod real_app;
 mod saving;
 mod secrets;
 mod snapshots;
+mod sqlite_bad;
 mod support;
 #[path = "../synth/mod.rs"]
 mod synth;

@@ -309,6 +309,102 @@ pub fn leveldb_profile(
     Ok(())
 }
 
+/// A Chromium SQLite `LocalStorage` file (Chromium's schema, its encodings, `total_size` as it
+/// counts it) holding `area` under `origin` among `others` other origins of about
+/// `bytes_per_origin` each.
+pub fn chromium_sqlite_file(
+    file: &std::path::Path,
+    origin: &str,
+    area: &Area,
+    others: usize,
+    bytes_per_origin: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    use meshpeers::store::chromium_sqlite::{SCHEMA, storage_key};
+    use meshpeers::store::leveldb::encoding::encode;
+    let mut conn = rusqlite::Connection::open(file)?;
+    conn.execute_batch(SCHEMA)?;
+    let tx = conn.transaction()?;
+    let time = 13_440_647_448_444_695_i64;
+    let put = |o: &str, pairs: &[(JsString, JsString)]| -> rusqlite::Result<()> {
+        let size: usize = pairs
+            .iter()
+            .map(|(k, v)| encode(k).len() + encode(v).len())
+            .sum();
+        tx.execute(
+            "INSERT INTO maps (storage_key, last_accessed, last_modified, total_size) VALUES (?1, ?2, ?2, ?3)",
+            rusqlite::params![storage_key(o), time, size as i64],
+        )?;
+        let id = tx.last_insert_rowid();
+        for (k, v) in pairs {
+            tx.execute(
+                "INSERT OR REPLACE INTO map_entries VALUES (?1, 0, ?2, ?3)",
+                rusqlite::params![id, encode(k), encode(v)],
+            )?;
+        }
+        Ok(())
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mine: Vec<(JsString, JsString)> =
+        area.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    put(origin, &mine)?;
+    for i in 0..others {
+        put(
+            &format!("https://site{i:04}.example"),
+            &other_origin_pairs(&mut rng, 30, bytes_per_origin),
+        )?;
+    }
+    tx.commit()?;
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    Ok(())
+}
+
+/// A WebKit general storage directory (unified layout: salt, hash directories, origin files,
+/// WebKit's `ItemTable`) holding `area` under `origin` among `others` other origins.
+pub fn webkit_storage(
+    storage: &std::path::Path,
+    origin: &str,
+    area: &Area,
+    others: usize,
+    bytes_per_origin: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    use meshpeers::store::webkit::{CREATE_TABLE, hashed_name, origin_file};
+    let salt = [0x62, 0x66, 0x55, 0xd0, 0xd6, 0xe2, 0x4e, 0x15];
+    std::fs::create_dir_all(storage)?;
+    std::fs::write(storage.join("salt"), salt)?;
+    let put = |o: &str, pairs: &[(JsString, JsString)]| -> anyhow::Result<()> {
+        let h = hashed_name(o, &salt);
+        let dir = storage.join(&h).join(&h);
+        std::fs::create_dir_all(dir.join("LocalStorage"))?;
+        std::fs::write(dir.join("origin"), origin_file(o).expect("an origin"))?;
+        let mut conn = rusqlite::Connection::open(dir.join("LocalStorage/localstorage.sqlite3"))?;
+        conn.pragma_update(None, "journal_mode", "wal")?;
+        conn.execute_batch(CREATE_TABLE)?;
+        let tx = conn.transaction()?;
+        for (k, v) in pairs {
+            let blob: Vec<u8> = v.utf16_units().flat_map(u16::to_le_bytes).collect();
+            tx.execute(
+                "INSERT INTO ItemTable (key, value) VALUES (?1, ?2)",
+                rusqlite::params![k.to_string_lossy(), blob],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mine: Vec<(JsString, JsString)> =
+        area.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    put(origin, &mine)?;
+    for i in 0..others {
+        put(
+            &format!("https://site{i:04}.example"),
+            &other_origin_pairs(&mut rng, 30, bytes_per_origin),
+        )?;
+    }
+    Ok(())
+}
+
 /// `keys` keys of another site's localStorage, about `bytes` in all, random JSON-ish text.
 fn other_origin_pairs(
     rng: &mut ChaCha8Rng,
