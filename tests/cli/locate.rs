@@ -209,3 +209,48 @@ fn a_profile_that_cannot_be_read_is_named_and_skipped_and_the_others_are_listed(
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(all_files(&home), before, "locate changed the home");
 }
+
+/// A Chromium profile in its SQLite form and an Epiphany (WebKit) data directory, both made by
+/// meshpeers' generators, are found with the backend, origin and index length, and `store`
+/// is what `--store` takes.
+#[test]
+fn finds_chromium_sqlite_and_webkit_stores() {
+    use crate::synth::{SynthOptions, chromium_sqlite_file, generate, webkit_storage};
+    let env = TestEnv::new();
+    let home = env.path("home");
+    let area = generate(&SynthOptions {
+        peers: 12,
+        seed: 3,
+        now: 1_795_176_000_000.0,
+    });
+    let profile = home.join(".config/chromium/Default");
+    std::fs::create_dir_all(&profile).unwrap();
+    chromium_sqlite_file(&profile.join("LocalStorage"), A, &area, 3, 2_000, 1).unwrap();
+    let epiphany = home.join(".local/share/epiphany");
+    webkit_storage(&epiphany.join("storage"), B, &area, 2, 2_000, 2).unwrap();
+    let before = all_files(&home);
+    let found = json(["locate", "--root", home.to_str().unwrap()]);
+    let found = found.as_array().unwrap();
+    assert_eq!(found.len(), 2, "{found:?}");
+    let chromium = &found[0];
+    assert_eq!(chromium["browser"], "chromium");
+    assert_eq!(chromium["backend"], "chromium-sqlite");
+    assert_eq!(chromium["origin"], A);
+    assert_eq!(chromium["peerCount"], 12);
+    assert_eq!(chromium["running"], false);
+    let webkit = &found[1];
+    assert_eq!(webkit["browser"], "webkit:epiphany");
+    assert_eq!(webkit["backend"], "webkit");
+    assert_eq!(webkit["origin"], B);
+    assert_eq!(webkit["peerCount"], 12);
+    for f in found {
+        let listed = json([
+            "list",
+            "--store",
+            f["store"].as_str().unwrap(),
+            "--include-blacklisted",
+        ]);
+        assert_eq!(listed.as_array().unwrap().len(), 12, "{f}");
+    }
+    assert!(all_files(&home) == before, "locate changed files");
+}
