@@ -205,6 +205,20 @@ fn free_bytes(dir: &Path) -> u64 {
     st.f_bavail as u64 * st.f_frsize as u64
 }
 
+/// Bytes of every file under `dir`.
+fn tree_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => tree_size(&e.path()),
+                    _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|rd| {
@@ -460,8 +474,104 @@ fn firefox(me: &Path, dir: &Path) {
     );
 }
 
+/// The SQLite forms Chromium and WebKit keep: 100 peers under the app's origin among 1 000
+/// other origins of ~10 KB, against the flat dump of the same peers (generated in-process:
+/// the generators write the files directly, as the browsers lay them out).
+fn sqlite_forms(dir: &Path) {
+    let area = synth::generate(&SynthOptions {
+        peers: 100,
+        seed: 7,
+        now: 1_795_176_000_000.0,
+    });
+    let flat = dir.join("sqlite-peers.json");
+    std::fs::write(&flat, meshpeers::store::render_flat(&area)).expect("write flat dump");
+    let chromium = dir.join("chromium-profile");
+    std::fs::create_dir_all(&chromium).unwrap();
+    let file = chromium.join("LocalStorage");
+    synth::chromium_sqlite_file(&file, APP_ORIGIN, &area, 1_000, 10_000, 11).expect("write");
+    let webkit = dir.join("webkit-data");
+    synth::webkit_storage(
+        &webkit.join("storage"),
+        APP_ORIGIN,
+        &area,
+        1_000,
+        10_000,
+        11,
+    )
+    .expect("write");
+    let webkit_size = tree_size(&webkit);
+    println!("\n| store | origins | size on disk | command | median | min | peak RSS | vs flat |");
+    println!("|---|---:|---:|---|---:|---:|---:|---:|");
+    let list = ["list", "--sort", "quality", "--limit", "10"];
+    let mut flat_median = None;
+    for (label, store, disk, with_origin) in [
+        (
+            "flat dump, 100 peers",
+            &flat,
+            std::fs::metadata(&flat).unwrap().len(),
+            true,
+        ),
+        (
+            "Chromium SQLite LocalStorage",
+            &chromium,
+            std::fs::metadata(&file).unwrap().len(),
+            true,
+        ),
+        (
+            "Chromium SQLite LocalStorage",
+            &chromium,
+            std::fs::metadata(&file).unwrap().len(),
+            false,
+        ),
+        (
+            "WebKit storage (unified)",
+            &webkit,
+            tree_size(&webkit),
+            true,
+        ),
+        (
+            "WebKit storage (unified)",
+            &webkit,
+            dir_size(&webkit),
+            false,
+        ),
+    ] {
+        let mut args: Vec<&OsStr> = list.iter().map(OsStr::new).collect();
+        args.extend([
+            OsStr::new("--store"),
+            store.as_os_str(),
+            OsStr::new("--now"),
+            OsStr::new(NOW),
+        ]);
+        if with_origin {
+            args.extend([OsStr::new("--origin"), OsStr::new(APP_ORIGIN)]);
+        }
+        let (median, min, rss) = measure(&args, 21);
+        let base = *flat_median.get_or_insert(median);
+        let origins = if store == &flat { 1 } else { 1_001 };
+        let shown = if with_origin {
+            format!("{} --origin {APP_ORIGIN}", list.join(" "))
+        } else {
+            list.join(" ")
+        };
+        println!(
+            "| {label} | {origins} | {:.1} MB | `{shown}` | {} | {} | {:.1} MiB | {:.2}× |",
+            disk as f64 / 1e6,
+            ms(median),
+            ms(min),
+            rss as f64 / 1024.0,
+            median.as_secs_f64() / base.as_secs_f64()
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--sqlite-only") {
+        let dir = tempfile::tempdir().expect("temp dir");
+        sqlite_forms(dir.path());
+        return;
+    }
     if let (Some("--generate-firefox"), Some(n), Some(profile), Some(flat)) = (
         args.get(1).map(String::as_str),
         args.get(2),
@@ -593,4 +703,5 @@ fn main() {
     reencrypt(&me, dir.path());
     profiles(&me, dir.path());
     firefox(&me, dir.path());
+    sqlite_forms(dir.path());
 }

@@ -462,6 +462,35 @@ impl WebkitStore {
         Ok(out)
     }
 
+    /// The database of one origin without listing every origin: its hashed path in the
+    /// unified layout and its file name in the legacy one (the newer where both exist).
+    fn database_of(&self, origin: &str) -> Result<Option<PathBuf>> {
+        if self.scope.file.is_some() || origin.contains(" in ") {
+            return Ok(self.databases()?.get(origin).cloned());
+        }
+        let legacy = self
+            .scope
+            .legacy
+            .as_ref()
+            .and_then(|l| Some(l.join(legacy_name(origin)?)))
+            .filter(|p| p.is_file());
+        let unified = match &self.scope.unified {
+            Some(u) => {
+                let salt_path = u.join("salt");
+                let salt = fs::read(&salt_path)
+                    .with_context(|| format!("cannot read {}", salt_path.display()))?;
+                let h = hashed_name(origin, &salt);
+                Some(u.join(&h).join(&h).join("LocalStorage").join(UNIFIED_FILE))
+                    .filter(|p| p.is_file())
+            }
+            None => None,
+        };
+        Ok(match (legacy, unified) {
+            (Some(l), Some(u)) if mtime(&l) > mtime(&u) => Some(l),
+            (l, u) => u.or(l),
+        })
+    }
+
     /// Where a new origin's database goes.
     fn new_database(&self, origin: &str) -> Result<NewDb> {
         if let Some(f) = &self.scope.file {
@@ -565,19 +594,19 @@ impl Backend for WebkitStore {
     }
 
     fn has_origin(&mut self, origin: &str) -> Result<bool> {
-        Ok(self.databases()?.contains_key(origin))
+        Ok(self.database_of(origin)?.is_some())
     }
 
     fn last_modified(&mut self, origin: &str) -> Result<Option<f64>> {
-        Ok(self.databases()?.get(origin).and_then(|d| modified_ms(d)))
+        Ok(self.database_of(origin)?.and_then(|d| modified_ms(&d)))
     }
 
     fn load(&mut self, origin: Option<&str>) -> Result<Area> {
         let Some(origin) = origin else {
             return Ok(Area::new());
         };
-        match self.databases()?.get(origin) {
-            Some(db) => read_file(db),
+        match self.database_of(origin)? {
+            Some(db) => read_file(&db),
             None => Ok(Area::new()),
         }
     }
@@ -598,10 +627,10 @@ impl Backend for WebkitStore {
             )
             .into());
         };
-        match self.databases()?.get(origin) {
+        match self.database_of(origin)? {
             Some(db) => {
-                let basis = read_file(db)?;
-                update(db, origin, &basis, changes, opts).map(Some)
+                let basis = read_file(&db)?;
+                update(&db, origin, &basis, changes, opts).map(Some)
             }
             None => {
                 create(&self.new_database(origin)?, changes)?;
