@@ -523,12 +523,7 @@ fn sqlite_forms(dir: &Path) {
             std::fs::metadata(&file).unwrap().len(),
             false,
         ),
-        (
-            "WebKit storage (unified)",
-            &webkit,
-            tree_size(&webkit),
-            true,
-        ),
+        ("WebKit storage (unified)", &webkit, webkit_size, true),
         (
             "WebKit storage (unified)",
             &webkit,
