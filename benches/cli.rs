@@ -524,12 +524,7 @@ fn sqlite_forms(dir: &Path) {
             false,
         ),
         ("WebKit storage (unified)", &webkit, webkit_size, true),
-        (
-            "WebKit storage (unified)",
-            &webkit,
-            dir_size(&webkit),
-            false,
-        ),
+        ("WebKit storage (unified)", &webkit, webkit_size, false),
     ] {
         let mut args: Vec<&OsStr> = list.iter().map(OsStr::new).collect();
         args.extend([
