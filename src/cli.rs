@@ -192,6 +192,18 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub iso: bool,
 
+    /// With a running browser as --store: connect even when its host is not this machine
+    /// (the debugging port gives full control of the browser; use only over a network you
+    /// trust).
+    #[arg(long, env = "MESHPEERS_ALLOW_REMOTE", global = true)]
+    pub allow_remote: bool,
+
+    /// With a running browser as --store: how long each protocol call may take.
+    #[arg(long, env = "MESHPEERS_BROWSER_TIMEOUT", global = true, value_name = "SECONDS",
+          default_value_t = crate::store::live::DEFAULT_TIMEOUT_SECS,
+          value_parser = parse_seconds)]
+    pub browser_timeout: f64,
+
     /// Force the store format instead of detecting it from the content.
     #[arg(
         long = "store-format",
@@ -200,6 +212,15 @@ pub struct GlobalArgs {
         value_name = "FORMAT"
     )]
     pub store_format: Option<StoreFormat>,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x <= 86_400.0 => Ok(x),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds between 0 and 86400"
+        )),
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -22,6 +22,9 @@ pub mod exit {
     pub const CRYPTO: u8 = 6;
     /// A bug in meshpeers.
     pub const INTERNAL: u8 = 70;
+    /// Interrupted (Ctrl-C, SIGTERM) while working on a running browser, after closing the
+    /// tab meshpeers had opened (128 + SIGINT, as shells report it).
+    pub const INTERRUPTED: u8 = 130;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +68,17 @@ pub enum MeshError {
     /// Wrong passphrase or undecryptable data (exit 6).
     #[error("{0}")]
     Crypto(String),
+    /// A running browser could not be reached, did not answer in time, or closed the
+    /// connection (exit 4). `outcome_unknown`: it happened while changes were being applied,
+    /// so whether they were is not known (the backup is kept).
+    #[error("{message}")]
+    Unreachable {
+        message: String,
+        outcome_unknown: bool,
+    },
+    /// Interrupted by a signal while a running browser was being worked on (exit 130).
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 fn locked_text(browser: Option<(&str, i32)>) -> String {
@@ -88,6 +102,13 @@ impl MeshError {
         MeshError::Usage {
             message: message.into(),
             hint: Some(hint.into()),
+        }
+    }
+
+    pub fn unreachable(message: impl Into<String>) -> Self {
+        MeshError::Unreachable {
+            message: message.into(),
+            outcome_unknown: false,
         }
     }
 
@@ -119,6 +140,8 @@ impl MeshError {
             MeshError::Locked { .. } | MeshError::Busy { .. } => exit::LOCKED,
             MeshError::Crypto(_) => exit::CRYPTO,
             MeshError::Internal { .. } => exit::INTERNAL,
+            MeshError::Unreachable { .. } => exit::IO,
+            MeshError::Interrupted(_) => exit::INTERRUPTED,
         }
     }
 

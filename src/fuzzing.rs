@@ -56,6 +56,7 @@ pub fn leveldb_table(bytes: &[u8]) {
 
 fn open_and_read(path: &Path) {
     let opts = OpenOptions {
+        live: crate::store::LiveOptions::default(),
         source: StoreSource::Path(path.to_path_buf()),
         format: None,
         origin: None,

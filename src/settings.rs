@@ -20,6 +20,7 @@ pub struct Settings {
     pub now: f64,
     pub json: bool,
     pub iso: bool,
+    pub live: crate::store::LiveOptions,
 }
 
 impl Settings {
@@ -33,6 +34,10 @@ impl Settings {
             now: g.now.unwrap_or_else(crate::time::now_ms),
             json: g.json,
             iso: g.iso,
+            live: crate::store::LiveOptions {
+                allow_remote: g.allow_remote,
+                timeout: std::time::Duration::from_secs_f64(g.browser_timeout),
+            },
         }
     }
 
@@ -61,6 +66,7 @@ impl Settings {
             prefix: self.prefix.clone(),
             profile: self.profile.clone(),
             lock_for_write,
+            live: self.live.clone(),
         })?;
         for note in &store.notes {
             crate::output::note(note);

@@ -25,9 +25,9 @@ fn plan(settings: &Settings, args: &RepairArgs, store: &mut Store) -> Result<Job
     let mut plan = repair::repair(&ns, key_state, &opts)?;
     // The quarantine file: a meshpeers backup of the raw entries, importable.
     let quarantine = (!plan.quarantine.is_empty()).then(|| {
-        let dest = match (&args.quarantine, store.path()) {
+        let dest = match (&args.quarantine, store.backup_anchor()) {
             (Some(p), _) => Destination::Exact(p.clone()),
-            (None, Some(p)) => Destination::beside(p, "quarantine"),
+            (None, Some(p)) => Destination::beside(&p, "quarantine"),
             (None, None) => Destination::Exact("meshpeers-quarantine.json".into()),
         };
         let area: Area = std::mem::take(&mut plan.quarantine).into_iter().collect();

@@ -95,6 +95,16 @@ pub fn run(
     }
 }
 
+fn outcome_unknown(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<MeshError>(),
+        Some(MeshError::Unreachable {
+            outcome_unknown: true,
+            ..
+        })
+    )
+}
+
 fn changed_meanwhile(e: &anyhow::Error) -> bool {
     matches!(e.downcast_ref::<MeshError>(), Some(MeshError::Changed(_)))
 }
@@ -135,9 +145,9 @@ fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, job: Job) -> 
     if !args.dry_run && !changes.is_empty() {
         store.check_writable()?;
         if !args.no_backup {
-            let dest = match (&args.backup, store.path()) {
+            let dest = match (&args.backup, store.backup_anchor()) {
                 (Some(p), _) => Destination::Exact(p.clone()),
-                (None, Some(store_path)) => Destination::beside(store_path, &command),
+                (None, Some(anchor)) => Destination::beside(&anchor, &command),
                 (None, None) => unreachable!("checked writable"),
             };
             let path = backup::write_new_with(&dest, &mut |out| {
@@ -169,6 +179,16 @@ fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, job: Job) -> 
         };
         let kept = match store.save(&changes, &opts) {
             Ok(kept) => kept,
+            Err(e) if outcome_unknown(&e) => {
+                // A running browser went away while the changes were being applied: they may
+                // or may not be there, so the backup stays.
+                return Err(match &report.backup {
+                    Some(b) => e.context(format!(
+                        "whether the changes were applied is not known; read the store again (the backup of what it held is {b})"
+                    )),
+                    None => e.context("whether the changes were applied is not known; read the store again"),
+                });
+            }
             Err(e) => {
                 // Nothing changed, so the backup just written is not needed: leave no trace.
                 for f in [&report.backup, &report.quarantine].into_iter().flatten() {
@@ -179,7 +199,14 @@ fn apply(settings: &Settings, store: &mut Store, args: &WriteArgs, job: Job) -> 
         };
         report.previous_directory = kept.map(|p| p.display().to_string());
         // Read back: the store holds exactly the intended map (the area, updated by the save).
-        store.verify()?;
+        if let Err(e) = store.verify() {
+            return Err(match &report.backup {
+                Some(b) => e.context(format!(
+                    "the changes were saved, but reading them back found a difference (the backup of what the store held before is {b})"
+                )),
+                None => e,
+            });
+        }
     }
     for w in &report.warnings {
         eprintln!("meshpeers: warning: {}", output::escape(w));

@@ -11,7 +11,7 @@
 //! - `area`: the `Area` map and the `ChangeSet` of a save.
 //! - `open`: detection of what `--store` names, and the open `Store`.
 //! - `origin`: the choice of origin (`--origin`, or the only one holding the namespace).
-//! - `flat`, `playwright`, `leveldb`, `chromium_sqlite`, `firefox`, `webkit`: the backends; `atomic` and `jsontext` serve the JSON ones.
+//! - `flat`, `playwright`, `leveldb`, `chromium_sqlite`, `firefox`, `webkit`, `live`: the backends; `atomic` and `jsontext` serve the JSON ones.
 //! - `locate`: where browsers keep localStorage under a home directory.
 //!
 //! Adding a backend: write one module (a file, or a folder for a bigger one) with a type that
@@ -28,6 +28,7 @@ pub mod firefox;
 mod flat;
 pub(crate) mod jsontext;
 pub mod leveldb;
+pub mod live;
 pub mod locate;
 pub(crate) mod lock;
 mod open;
@@ -43,6 +44,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 pub use area::{Area, ChangeSet, QUOTA_BYTES, area_bytes, entry_bytes};
+pub use live::LiveOptions;
 pub use open::{OpenOptions, Store, StoreSource, render_flat, render_playwright};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -64,6 +66,10 @@ pub enum BackendKind {
     /// WebKit's (Safari, WebKitGTK, WPE, Epiphany): a website-data directory, its unified
     /// `storage` or legacy `localstorage` directory, or one database file.
     Webkit,
+    /// A running Chromium-based browser over the DevTools protocol (`cdp://HOST:PORT`).
+    Cdp,
+    /// A running Firefox over WebDriver BiDi (`bidi://HOST:PORT`).
+    Bidi,
 }
 
 impl fmt::Display for BackendKind {
@@ -75,6 +81,8 @@ impl fmt::Display for BackendKind {
             BackendKind::Firefox => "Firefox",
             BackendKind::ChromiumSqlite => "Chromium SQLite",
             BackendKind::Webkit => "WebKit",
+            BackendKind::Cdp => "running browser (DevTools protocol)",
+            BackendKind::Bidi => "running browser (WebDriver BiDi)",
         })
     }
 }

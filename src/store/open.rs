@@ -13,7 +13,7 @@ use super::lock::{self, FileIdentity, FileLock, Target};
 use super::origin::{Choice, choose_origin};
 use super::{
     Area, Backend, BackendKind, ChangeSet, OriginInfo, SaveOptions, StorageDamage, chromium_sqlite,
-    firefox, flat, jsontext, leveldb, playwright, sqlite, webkit,
+    firefox, flat, jsontext, leveldb, live, playwright, sqlite, webkit,
 };
 use crate::error::MeshError;
 
@@ -22,12 +22,16 @@ use crate::error::MeshError;
 pub enum StoreSource {
     Path(PathBuf),
     Stdin,
+    /// A running browser's debugging endpoint (`cdp://…`, `bidi://…`, `ws://…`).
+    Live(String),
 }
 
 impl StoreSource {
     pub fn parse(arg: &str) -> StoreSource {
         if arg == "-" {
             StoreSource::Stdin
+        } else if live::Endpoint::parse(arg).is_some() {
+            StoreSource::Live(arg.to_owned())
         } else {
             StoreSource::Path(PathBuf::from(arg))
         }
@@ -39,6 +43,7 @@ impl fmt::Display for StoreSource {
         match self {
             StoreSource::Path(p) => write!(f, "{}", p.display()),
             StoreSource::Stdin => f.write_str("<stdin>"),
+            StoreSource::Live(url) => f.write_str(url),
         }
     }
 }
@@ -57,6 +62,8 @@ pub struct OpenOptions {
     /// is still the one read. (A browser profile is locked only while it is written: a
     /// browser that starts while its database is locked can lose it.)
     pub lock_for_write: bool,
+    /// How a running browser is reached (`--store cdp://…`).
+    pub live: live::LiveOptions,
 }
 
 /// An open store: the chosen origin's map, ready to read and to save back.
@@ -76,6 +83,9 @@ pub struct Store {
     path: Option<PathBuf>,
     /// The lock on the store file and what the file was when read (`lock_for_write`).
     guard: Option<(FileLock, FileIdentity)>,
+    /// A running browser's store: written through the browser, backed up in the current
+    /// directory.
+    live: bool,
 }
 
 impl Store {
@@ -84,7 +94,7 @@ impl Store {
         // the system has no atomic exchange) is finished or undone.
         let recovered = match &opts.source {
             StoreSource::Path(p) => leveldb::recover_interrupted(p, opts.profile.as_deref()),
-            StoreSource::Stdin => Vec::new(),
+            StoreSource::Stdin | StoreSource::Live(_) => Vec::new(),
         };
         let mut store = Self::open_source(opts)?;
         store.notes.extend(recovered);
@@ -119,6 +129,7 @@ impl Store {
                     .context("reading the store from stdin")?;
                 (buf, None)
             }
+            StoreSource::Live(url) => return Self::open_live(opts, url),
             StoreSource::Path(p) if p.is_dir() => {
                 return Self::open_dir(opts, p);
             }
@@ -167,7 +178,41 @@ impl Store {
             backend,
             path,
             guard: None,
+            live: false,
         })
+    }
+
+    /// A running browser (`cdp://`, `bidi://`, `ws://`).
+    fn open_live(opts: &OpenOptions, url: &str) -> Result<Store> {
+        let endpoint = match live::Endpoint::parse(url) {
+            Some(Ok(e)) => e,
+            Some(Err(problem)) => {
+                return Err(MeshError::usage(format!("--store {url}: {problem}")).into());
+            }
+            None => unreachable!("parsed as a live store"),
+        };
+        if let Some(kind) = opts.format {
+            return Err(MeshError::usage(format!(
+                "--store-format {kind} does not apply to a running browser (--store {url})"
+            ))
+            .into());
+        }
+        if opts.profile.is_some() {
+            return Err(MeshError::usage(format!(
+                "--profile does not apply to a running browser (--store {url}): it works on the profile it was started with"
+            ))
+            .into());
+        }
+        let mut origin_opts = opts.clone();
+        if let Some(o) = &opts.origin {
+            let o = live::normalize(o)
+                .map_err(|problem| MeshError::usage(format!("--origin {problem}")))?;
+            origin_opts.origin = Some(o);
+        }
+        let store = live::LiveStore::connect(url, endpoint, &opts.live)?;
+        let mut store = Self::with_backend(url.to_owned(), Box::new(store), None, &origin_opts)?;
+        store.live = true;
+        Ok(store)
     }
 
     fn open_dir(opts: &OpenOptions, given: &Path) -> Result<Store> {
@@ -296,9 +341,18 @@ impl Store {
         self.path.as_deref()
     }
 
+    /// What a backup's default name is made from: the store's path (the backup goes beside
+    /// it), or for a running browser the origin in the current directory.
+    pub fn backup_anchor(&self) -> Option<PathBuf> {
+        if self.live {
+            return Some(live::LiveStore::backup_anchor(self.origin.as_deref()));
+        }
+        self.path.clone()
+    }
+
     /// Fails when the store cannot be written (read from stdin).
     pub fn check_writable(&self) -> Result<()> {
-        if self.path.is_none() {
+        if self.path.is_none() && !self.live {
             return Err(MeshError::usage(
                 "a store read from stdin cannot be written; pass a file with --store",
             )
@@ -468,6 +522,9 @@ fn open_json(
                 format!("is not an SQLite database (forced with --store-format {kind})"),
             )
             .into());
+        }
+        BackendKind::Cdp | BackendKind::Bidi => {
+            unreachable!("--store-format has no live formats")
         }
     };
     Ok(backend)
