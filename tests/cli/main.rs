@@ -18,6 +18,7 @@ mod hostile;
 mod js_semantics;
 mod kills;
 pub mod leveldb;
+pub mod live;
 mod locate;
 mod maintenance;
 mod parity;

@@ -22,6 +22,9 @@ pub struct Cdp {
 struct Tab {
     target: String,
     session: String,
+    /// The navigation in progress: the throwaway address first asked for, and the origin's
+    /// URL it is redirected to.
+    redirect: Option<(String, String)>,
     loaded: bool,
     /// The tab went away (closed by someone else, or its renderer crashed).
     detached: bool,
@@ -125,12 +128,26 @@ impl Cdp {
         }
         match m["method"].as_str() {
             Some("Fetch.requestPaused") => {
+                let url = m["params"]["request"]["url"].as_str().unwrap_or_default();
                 let document = m["params"]["resourceType"] == "Document";
-                let (code, body) = if document {
+                let redirect = match &tab.redirect {
+                    Some((from, to)) if from == url => Some(to.clone()),
+                    _ => None,
+                };
+                let (code, body) = if redirect.is_some() {
+                    (302, "")
+                } else if document {
                     (200, STUB_PAGE)
                 } else {
                     (404, "")
                 };
+                let mut headers = vec![
+                    json!({"name": "Content-Type", "value": "text/html; charset=utf-8"}),
+                    json!({"name": "Cache-Control", "value": "no-store"}),
+                ];
+                if let Some(to) = redirect {
+                    headers.push(json!({"name": "Location", "value": to}));
+                }
                 let id = self.conn.id();
                 let reply = json!({
                     "id": id,
@@ -139,10 +156,7 @@ impl Cdp {
                     "params": {
                         "requestId": m["params"]["requestId"],
                         "responseCode": code,
-                        "responseHeaders": [
-                            {"name": "Content-Type", "value": "text/html; charset=utf-8"},
-                            {"name": "Cache-Control", "value": "no-store"}
-                        ],
+                        "responseHeaders": headers,
                         "body": base64::engine::general_purpose::STANDARD.encode(body),
                     }
                 });
@@ -187,6 +201,7 @@ impl Browser for Cdp {
         self.tab = Some(Tab {
             target: target.clone(),
             session: String::new(),
+            redirect: None,
             loaded: false,
             detached: false,
             _count: count,
@@ -217,6 +232,15 @@ impl Browser for Cdp {
             what,
             true,
         )?;
+        if std::env::var_os("MP_OFFLINE").is_some() {
+            self.call(
+            s,
+            "Network.emulateNetworkConditions",
+            json!({"offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+            what,
+            true,
+        )?;
+        }
         self.call(
             s,
             "Fetch.enable",
@@ -230,13 +254,22 @@ impl Browser for Cdp {
     fn navigate(&mut self, url: &str) -> Result<()> {
         let what = format!("opening {url} in meshpeers' tab");
         let session = self.session()?;
+        // Chromium's loading predictor opens speculative connections to the server of every
+        // page a tab starts to load — before, and whatever, the request interception answers.
+        // So the tab asks for a throwaway address first (a fresh `*.localhost` name on port 0,
+        // which nothing can listen on and which Chromium never looks up in DNS), answered with
+        // a redirect to the origin: the redirect is answered in the browser too, and the
+        // predictor's connections go to port 0. The name is new each time so that the
+        // predictor, which learns redirects by host, never predicts the origin from it.
+        let start = format!("http://m{:016x}.meshpeers.localhost:0/", fresh_number());
         if let Some(t) = &mut self.tab {
             t.loaded = false;
+            t.redirect = Some((start.clone(), url.to_owned()));
         }
         let r = self.call(
             Some(&session),
             "Page.navigate",
-            json!({"url": url}),
+            json!({"url": start}),
             &what,
             true,
         )?;
@@ -313,6 +346,21 @@ impl Browser for Cdp {
         self.close_tab();
         self.conn.close();
     }
+}
+
+/// A number no earlier call gave (with a random start per process).
+fn fresh_number() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNT.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
 }
 
 /// The browser's WebSocket URL and product name from `/json/version`.

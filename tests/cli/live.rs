@@ -1,0 +1,372 @@
+//! Live stores against real running browsers (`--store cdp://…` on Debian's Chromium,
+//! `--store bidi://…` on Firefox ESR, both started with `--remote-debugging-port=0` by
+//! `tests/browser/live.mjs`, which keeps "the app's page" open in a tab of the origin): the
+//! reads give the same JSON as the flat and on-disk forms, the writes reach the app's page
+//! exactly while no request reaches any server, a restore into a fresh profile lands on disk,
+//! and the refusals (a remote host, a closed port, a browser that hangs or quits) are clear.
+//! `.ci/run` installs both browsers; elsewhere these tests say SKIPPED unless
+//! `MESHPEERS_REQUIRE_BROWSER` is set.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use meshpeers::js::JsString;
+use serde_json::Value;
+
+use crate::chromium::{Pairs, sorted};
+use crate::firefox::{NOW, flat, pairs_of};
+use crate::support::{TestEnv, corpus, meshpeers, repo};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Engine {
+    Chromium,
+    Firefox,
+}
+
+impl Engine {
+    fn name(self) -> &'static str {
+        match self {
+            Engine::Chromium => "chromium",
+            Engine::Firefox => "firefox",
+        }
+    }
+
+    /// Whether this engine (and node's `ws`) is here; a loud skip otherwise.
+    fn available(self) -> bool {
+        let have_ws = repo().join("tests/browser/node_modules/ws").is_dir();
+        let ok = have_ws
+            && match self {
+                Engine::Chromium => crate::chromium::browser().is_some(),
+                Engine::Firefox => crate::firefox::firefox().is_some(),
+            };
+        if !ok {
+            if std::env::var_os("MESHPEERS_REQUIRE_BROWSER").is_some() {
+                panic!(
+                    "{} or tests/browser/node_modules/ws is missing",
+                    self.name()
+                );
+            }
+            eprintln!("SKIPPED: no {} for the live-store tests", self.name());
+        }
+        ok
+    }
+}
+
+const ENGINES: [Engine; 2] = [Engine::Chromium, Engine::Firefox];
+
+/// A running browser with the app's page open on `origin` (tests/browser/live.mjs).
+pub struct Live {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    /// `cdp://127.0.0.1:PORT` or `bidi://127.0.0.1:PORT`.
+    pub store: String,
+    pub profile: PathBuf,
+}
+
+impl Live {
+    pub fn start(engine: Engine, profile: &Path, origin: &str, pairs: &Pairs) -> Live {
+        let plan = profile.with_extension("pairs.json");
+        std::fs::write(&plan, pairs_json(pairs)).unwrap();
+        let mut child = Command::new("node")
+            .arg(repo().join("tests/browser/live.mjs"))
+            .args([engine.name(), &profile.display().to_string(), origin])
+            .arg(&plan)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("node runs");
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let store = line
+            .strip_prefix("ready ")
+            .unwrap_or_else(|| panic!("live.mjs did not start {engine:?}: {line:?}"))
+            .trim()
+            .to_owned();
+        Live {
+            child,
+            stdin,
+            stdout,
+            store,
+            profile: profile.to_path_buf(),
+        }
+    }
+
+    fn ask(&mut self, line: &str) -> String {
+        writeln!(self.stdin, "{line}").unwrap();
+        self.stdin.flush().unwrap();
+        let mut out = String::new();
+        self.stdout.read_line(&mut out).unwrap();
+        assert!(!out.is_empty(), "live.mjs ended on {line:?}");
+        out
+    }
+
+    /// The app page's whole map, sorted.
+    pub fn read(&mut self) -> Pairs {
+        let text = self.ask("read");
+        parse_pairs(&text)
+    }
+
+    /// The URLs of the browser's tabs.
+    pub fn tabs(&mut self) -> Vec<String> {
+        serde_json::from_str(&self.ask("tabs")).unwrap()
+    }
+
+    pub fn pid(&mut self) -> i32 {
+        self.ask("pid").trim().parse().unwrap()
+    }
+
+    /// Closes the browser gracefully (its localStorage flushed to disk).
+    pub fn quit(mut self) {
+        assert_eq!(self.ask("quit").trim(), "closed");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        // Closing stdin makes live.mjs kill the browser.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn pairs_json(pairs: &Pairs) -> String {
+    let items: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("[{},{}]", k.to_json(), v.to_json()))
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+fn parse_pairs(text: &str) -> Pairs {
+    let v: Vec<Vec<&serde_json::value::RawValue>> = serde_json::from_str(text.trim()).unwrap();
+    v.into_iter()
+        .map(|p| {
+            (
+                JsString::from_json_literal(p[0].get()).unwrap(),
+                JsString::from_json_literal(p[1].get()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// An HTTP origin whose server counts every connection (and answers none usefully): the
+/// live backend must never make it see one.
+struct CountingServer {
+    origin: String,
+    hits: Arc<AtomicUsize>,
+}
+
+impl CountingServer {
+    fn start() -> CountingServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        std::thread::spawn(move || {
+            // Each connection is closed at once, so that a browser keeps none open to reuse:
+            // every connection it makes is counted.
+            for s in listener.incoming().flatten() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                eprintln!(
+                    "counting server: a connection at {:?}",
+                    std::time::SystemTime::now()
+                );
+                drop(s);
+            }
+        });
+        CountingServer { origin, hits }
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+/// meshpeers in `dir` (where a live store's backups go); (code, stdout, stderr).
+fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = meshpeers()
+        .current_dir(dir)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let (code, out, err) = run_in(dir, args, env);
+    assert_eq!(code, 0, "meshpeers {args:?}: {err}");
+    out
+}
+
+/// The live forms of an oracle store, for the parity tests: a Chromium and a Firefox left
+/// running for the whole test run with the store's map in a tab of `http://127.0.0.1:3000`.
+pub fn live_forms(dir: &Path) -> Vec<PathBuf> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static FORMS: OnceLock<Mutex<HashMap<(&'static str, PathBuf), Live>>> = OnceLock::new();
+    let mut forms = FORMS.get_or_init(Default::default).lock().unwrap();
+    let mut out = Vec::new();
+    for engine in ENGINES {
+        if !engine.available() {
+            continue;
+        }
+        let key = (engine.name(), dir.to_path_buf());
+        if !forms.contains_key(&key) {
+            let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join("live-forms")
+                .join(std::process::id().to_string());
+            std::fs::create_dir_all(&root).unwrap();
+            let profile = root.join(format!("{}-{}", engine.name(), forms.len()));
+            let pairs = pairs_of(&dir.join("store.json"), None);
+            forms.insert(
+                key.clone(),
+                Live::start(engine, &profile, "http://127.0.0.1:3000", &pairs),
+            );
+        }
+        out.push(PathBuf::from(&forms[&key].store));
+    }
+    out
+}
+
+/// What a read command prints, as JSON, with the fields that name the store itself removed.
+fn read_json(store: &str, args: &[&str]) -> Value {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--json", "--now", NOW, "--store", store]);
+    let (code, out, err) = crate::support::run(&all);
+    assert!(code == 0 || code == 1, "meshpeers {all:?}: {err}");
+    let mut v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{all:?}: {e}: {out}"));
+    if let Some(o) = v.as_object_mut() {
+        for k in [
+            "backend",
+            "location",
+            "origins",
+            "notes",
+            "createdAt",
+            "source",
+            "checksum",
+        ] {
+            o.remove(k);
+        }
+        // A backup lists the keys in the store's order, which is each browser's own.
+        if let Some(Value::Array(entries)) = o.get_mut("entries") {
+            entries.sort_by(|a, b| a[0].as_str().cmp(&b[0].as_str()));
+        }
+    }
+    v
+}
+
+/// Asserts equal JSON, naming only the first place where they differ.
+fn assert_same(got: &Value, want: &Value, ctx: &str) {
+    fn first_difference(a: &Value, b: &Value, path: String) -> Option<String> {
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                for k in x.keys().chain(y.keys()) {
+                    let (p, q) = (
+                        x.get(k).unwrap_or(&Value::Null),
+                        y.get(k).unwrap_or(&Value::Null),
+                    );
+                    if let Some(d) = first_difference(p, q, format!("{path}.{k}")) {
+                        return Some(d);
+                    }
+                }
+                None
+            }
+            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+                .iter()
+                .zip(y)
+                .enumerate()
+                .find_map(|(i, (p, q))| first_difference(p, q, format!("{path}[{i}]"))),
+            _ if a == b => None,
+            _ => {
+                let short = |v: &Value| v.to_string().chars().take(200).collect::<String>();
+                Some(format!("{path}: {} ≠ {}", short(a), short(b)))
+            }
+        }
+    }
+    if let Some(d) = first_difference(got, want, String::new()) {
+        panic!("{ctx}: {d}");
+    }
+}
+
+const READS: &[&[&str]] = &[
+    &["list", "--include-blacklisted"],
+    &["list", "--sort", "quality"],
+    &["score"],
+    &["candidates"],
+    &["stats"],
+    &["validate"],
+    &["inspect"],
+    &["secrets"],
+    &["export"],
+];
+
+#[test]
+fn live_reads_equal_the_flat_and_the_on_disk_form_of_the_same_store() {
+    let Some(c) = corpus() else { return };
+    let dir = c.join("app-oracle-r1");
+    let flat_store = dir.join("store.json").display().to_string();
+    let pairs = pairs_of(&dir.join("store.json"), None);
+    for engine in ENGINES {
+        if !engine.available() {
+            continue;
+        }
+        let env = TestEnv::new();
+        let server = CountingServer::start();
+        let mut live = Live::start(engine, &env.path("profile"), &server.origin, &pairs);
+        assert_eq!(
+            live.read(),
+            sorted(pairs.clone()),
+            "{engine:?}: the page wrote the map"
+        );
+        let store = live.store.clone();
+        let tabs = live.tabs();
+        let mut answers = Vec::new();
+        for args in READS {
+            let got = read_json(&store, args);
+            let mut with_origin = args.to_vec();
+            with_origin.extend(["--origin", &server.origin]);
+            assert_same(
+                &got,
+                &read_json(&flat_store, &with_origin),
+                &format!("{engine:?} {args:?}"),
+            );
+            answers.push(got);
+        }
+        let shown = read_json(&store, &["show", "359d8dff"]);
+        assert_eq!(shown["peerId"], "359d8dff-2028-45ec-8ae7-ada1686e8368");
+        // Nothing is left behind in the browser: no tab of meshpeers' is still open, and the
+        // app's map is as it was.
+        assert_eq!(live.tabs(), tabs, "{engine:?}: meshpeers closed its tabs");
+        assert_eq!(live.read(), sorted(pairs.clone()));
+        assert_eq!(
+            server.hits(),
+            0,
+            "{engine:?}: no request reached the server"
+        );
+        live.quit();
+        // The same store on disk, as the browser left it, answers the same.
+        let on_disk = env.path("profile").display().to_string();
+        for (args, want) in READS.iter().zip(&answers) {
+            let mut with_origin = args.to_vec();
+            with_origin.extend(["--origin", &server.origin]);
+            assert_same(
+                &read_json(&on_disk, &with_origin),
+                want,
+                &format!("{engine:?} on disk {args:?}"),
+            );
+        }
+    }
+}
