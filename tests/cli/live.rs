@@ -370,3 +370,227 @@ fn live_reads_equal_the_flat_and_the_on_disk_form_of_the_same_store() {
         }
     }
 }
+
+/// The backup a write reported, checked to be in the current directory under the live name.
+fn reported_backup(dir: &Path, report: &str, origin: &str, word: &str) -> PathBuf {
+    let v: Value = serde_json::from_str(report).unwrap();
+    let path = PathBuf::from(v["backup"].as_str().expect("a backup was written"));
+    let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+    let stem = origin.replace("://", "_").replace(':', "_");
+    assert!(
+        name.starts_with(&format!("{stem}."))
+            && name.ends_with(&format!(".{word}.meshpeers-backup.json")),
+        "{name}"
+    );
+    assert!(
+        dir.join(&name).is_file(),
+        "{name} is in the current directory"
+    );
+    dir.join(name)
+}
+
+#[test]
+fn writes_on_a_running_browser_reach_the_apps_page_exactly_and_nothing_reaches_the_server() {
+    let Some(c) = corpus() else { return };
+    let dir = c.join("app-oracle-r1");
+    let pairs = pairs_of(&dir.join("store.json"), None);
+    for engine in ENGINES {
+        if !engine.available() {
+            continue;
+        }
+        let env = TestEnv::new();
+        let work = env.path("work");
+        std::fs::create_dir(&work).unwrap();
+        let server = CountingServer::start();
+        let o = server.origin.clone();
+        let mut live = Live::start(engine, &env.path("profile"), &o, &pairs);
+        let tabs = live.tabs();
+        let store = live.store.clone();
+        // The same commands on a flat copy give the expected maps.
+        let copy = flat(&env, "copy.json", &pairs).display().to_string();
+        let backup = env.path("oracle-backup.json").display().to_string();
+        ok_in(
+            &work,
+            &["export", "--store", &copy, "--origin", &o, "-o", &backup],
+            &[],
+        );
+        let first_peer = {
+            let listed: Value = serde_json::from_str(&ok_in(
+                &work,
+                &["list", "--json", "--include-blacklisted", "--store", &copy],
+                &[],
+            ))
+            .unwrap();
+            listed[0]["peerId"].as_str().unwrap().to_owned()
+        };
+        let steps: Vec<(&str, Vec<&str>)> = vec![
+            (
+                "cleanup",
+                vec!["cleanup", "--strategy", "stale", "--now", NOW, "--yes"],
+            ),
+            ("remove", vec!["remove", &first_peer, "--yes"]),
+            (
+                "import",
+                vec!["import", "--mode", "replace", "--yes", &backup],
+            ),
+        ];
+        for (word, args) in &steps {
+            let mut on_live = args.clone();
+            on_live.extend(["--json", "--store", &store]);
+            let report = ok_in(&work, &on_live, &[]);
+            let kept = reported_backup(&work, &report, &o, word);
+            let mut on_copy = args.clone();
+            on_copy.extend(["--json", "--store", &copy, "--origin", &o, "--no-backup"]);
+            ok_in(&work, &on_copy, &[]);
+            let want = sorted(pairs_of(Path::new(&copy), None));
+            assert_eq!(
+                live.read(),
+                want,
+                "{engine:?} {word}: the app's page reads the expected map"
+            );
+            // The backup holds the namespace as it was, and restores it.
+            let (code, _, err) = run_in(
+                &work,
+                &[
+                    "import",
+                    "--dry-run",
+                    "--json",
+                    "--store",
+                    &store,
+                    kept.to_str().unwrap(),
+                ],
+                &[],
+            );
+            assert_eq!(code, 0, "{engine:?} {word}: the backup imports: {err}");
+        }
+        // Re-encryption: fresh ciphertexts the same passphrase opens, every other key kept.
+        let before = live.read();
+        let pass = [("MESHPEERS_NEW_PASSPHRASE", "live pass ✓")];
+        let report = ok_in(
+            &work,
+            &[
+                "re-encrypt",
+                "--to",
+                "passphrase",
+                "--iterations",
+                "1000",
+                "--json",
+                "--store",
+                &store,
+            ],
+            &pass,
+        );
+        reported_backup(&work, &report, &o, "re-encrypt");
+        let after = live.read();
+        let dump = flat(&env, "after.json", &after).display().to_string();
+        let reveal = |s: &str, pass: Option<&str>| -> Value {
+            let env: Vec<(&str, &str)> = pass
+                .map(|p| ("MESHPEERS_PASSPHRASE", p))
+                .into_iter()
+                .collect();
+            let out = ok_in(
+                &work,
+                &["secrets", "--reveal", "--json", "--store", s],
+                &env,
+            );
+            serde_json::from_str(&out).unwrap()
+        };
+        let flat_before = flat(&env, "before.json", &before).display().to_string();
+        assert_eq!(
+            reveal(&dump, Some("live pass ✓")),
+            reveal(&flat_before, None),
+            "{engine:?}: the same secrets"
+        );
+        let changed: Vec<String> = after
+            .iter()
+            .filter(|(k, v)| before.iter().find(|(bk, _)| bk == k).map(|(_, bv)| bv) != Some(v))
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            changed.contains(&"mesh:encryption:key".to_owned()),
+            "{changed:?}"
+        );
+        assert!(
+            changed.iter().all(|k| k.starts_with("mesh:")),
+            "{changed:?}"
+        );
+        assert_eq!(after.len(), before.len());
+
+        assert_eq!(
+            live.tabs(),
+            tabs,
+            "{engine:?}: meshpeers closed every tab it opened"
+        );
+        assert_eq!(
+            server.hits(),
+            0,
+            "{engine:?}: no connection reached the origin's server"
+        );
+    }
+}
+
+#[test]
+fn a_restore_through_a_running_browser_lands_in_its_profile_on_disk() {
+    let Some(c) = corpus() else { return };
+    let dir = c.join("app-oracle-r1");
+    for engine in ENGINES {
+        if !engine.available() {
+            continue;
+        }
+        let env = TestEnv::new();
+        let work = env.path("work");
+        std::fs::create_dir(&work).unwrap();
+        let origin = "http://127.0.0.1:3000";
+        let backup = env.path("backup.json").display().to_string();
+        let source = dir.join("store.json").display().to_string();
+        ok_in(
+            &work,
+            &[
+                "export", "--store", &source, "--origin", origin, "-o", &backup,
+            ],
+            &[],
+        );
+        // A fresh profile, the browser showing some other page.
+        let live = Live::start(
+            engine,
+            &env.path("profile"),
+            "http://127.0.0.1:3001",
+            &Vec::new(),
+        );
+        let store = live.store.clone();
+        let (code, _, err) = run_in(
+            &work,
+            &[
+                "import", "--mode", "replace", "--yes", "--store", &store, "--origin", origin,
+                &backup,
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{engine:?}: {err}");
+        assert!(
+            err.contains("holds no data for http://127.0.0.1:3000; a write creates it"),
+            "{err}"
+        );
+        live.quit();
+        let profile = env.path("profile").display().to_string();
+        let exported = env.path("again.json").display().to_string();
+        ok_in(
+            &work,
+            &[
+                "export", "--store", &profile, "--origin", origin, "-o", &exported,
+            ],
+            &[],
+        );
+        let entries = |p: &str| -> Value {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+            let mut e = v["entries"].as_array().unwrap().clone();
+            e.sort_by(|a, b| a[0].as_str().cmp(&b[0].as_str()));
+            Value::Array(e)
+        };
+        assert_eq!(
+            entries(&exported),
+            entries(&backup),
+            "{engine:?}: the on-disk form holds the restored namespace"
+        );
+    }
+}
