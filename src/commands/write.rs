@@ -98,10 +98,12 @@ pub fn run(
 fn outcome_unknown(e: &anyhow::Error) -> bool {
     matches!(
         e.downcast_ref::<MeshError>(),
-        Some(MeshError::Unreachable {
-            outcome_unknown: true,
-            ..
-        })
+        Some(
+            MeshError::Unreachable {
+                outcome_unknown: true,
+                ..
+            } | MeshError::Interrupted(_)
+        )
     )
 }
 

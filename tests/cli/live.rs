@@ -594,3 +594,361 @@ fn a_restore_through_a_running_browser_lands_in_its_profile_on_disk() {
         );
     }
 }
+
+#[test]
+fn a_remote_host_needs_allow_remote_and_a_closed_port_is_a_clear_error() {
+    let env = TestEnv::new();
+    let (code, _, err) = run_in(
+        env.dir.path(),
+        &["list", "--store", "cdp://192.0.2.1:9222"],
+        &[],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("192.0.2.1 is not this machine") && err.contains("--allow-remote"),
+        "{err}"
+    );
+    // Allowed, it is tried (TEST-NET-1 answers nothing: the timeout applies).
+    let (code, _, err) = run_in(
+        env.dir.path(),
+        &[
+            "list",
+            "--store",
+            "bidi://192.0.2.1:9222",
+            "--allow-remote",
+            "--browser-timeout",
+            "0.5",
+        ],
+        &[],
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("cannot reach the browser at 192.0.2.1:9222"),
+        "{err}"
+    );
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    for scheme in ["cdp", "bidi"] {
+        let store = format!("{scheme}://127.0.0.1:{port}");
+        let (code, _, err) = run_in(
+            env.dir.path(),
+            &["cleanup", "--yes", "--store", &store],
+            &[],
+        );
+        assert_eq!(code, 4, "{err}");
+        assert!(
+            err.contains(&format!("cannot reach the browser at 127.0.0.1:{port}")),
+            "{err}"
+        );
+        assert!(err.to_lowercase().contains("refused"), "{err}");
+    }
+    for (arg, problem) in [
+        ("ws://127.0.0.1:9222/other", "neither a DevTools WebSocket"),
+        ("cdp://127.0.0.1:port", "is not a port number"),
+        ("wss://127.0.0.1:9222/session", "wss:// is not supported"),
+    ] {
+        let (code, _, err) = run_in(env.dir.path(), &["list", "--store", arg], &[]);
+        assert_eq!(code, 2, "{arg}: {err}");
+        assert!(err.contains(problem), "{arg}: {err}");
+    }
+    assert_eq!(
+        std::fs::read_dir(env.dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
+/// meshpeers started in `dir` with stderr captured (for a signal while it runs).
+fn spawn_in(dir: &Path, args: &[&str]) -> Child {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("meshpeers"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("MESHPEERS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.current_dir(dir)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn signal(pid: i32, sig: &str) {
+    assert!(
+        Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+#[test]
+fn a_browser_that_hangs_or_quits_during_a_command_is_reported_and_nothing_is_half_done() {
+    let Some(c) = corpus() else { return };
+    let pairs = pairs_of(&c.join("app-oracle-r1/store.json"), None);
+    for engine in ENGINES {
+        if !engine.available() {
+            continue;
+        }
+        let env = TestEnv::new();
+        let work = env.path("work");
+        std::fs::create_dir(&work).unwrap();
+        let server = CountingServer::start();
+        let mut live = Live::start(engine, &env.path("profile"), &server.origin, &pairs);
+        let store = live.store.clone();
+        let pid = live.pid();
+        // Hung: every call has a deadline.
+        signal(pid, "-STOP");
+        let (code, _, err) = run_in(
+            &work,
+            &["list", "--store", &store, "--browser-timeout", "1"],
+            &[],
+        );
+        signal(pid, "-CONT");
+        assert_eq!(code, 4, "{engine:?}: {err}");
+        assert!(err.contains("within 1 s"), "{engine:?}: {err}");
+        assert_eq!(
+            live.read(),
+            sorted(pairs.clone()),
+            "{engine:?}: nothing changed"
+        );
+        // Quits while meshpeers waits for it: a clear error, no backup left, nothing written.
+        signal(pid, "-STOP");
+        let child = spawn_in(
+            &work,
+            &[
+                "cleanup",
+                "--strategy",
+                "stale",
+                "--now",
+                NOW,
+                "--yes",
+                "--store",
+                &store,
+            ],
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        signal(pid, "-KILL");
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{engine:?}: {err}");
+        assert!(
+            err.contains("closed the connection") || err.contains("cannot reach the browser"),
+            "{engine:?}: {err}"
+        );
+        assert_eq!(
+            std::fs::read_dir(&work).unwrap().count(),
+            0,
+            "{engine:?}: no backup left"
+        );
+        assert_eq!(server.hits(), 0);
+    }
+}
+
+/// A stand-in for a browser's DevTools port that behaves as Chromium does until the write
+/// script arrives, and then `on_write`: drops the connection (the browser quitting at the
+/// worst moment) or never answers it (for a Ctrl-C). Records every method it was sent.
+struct FakeBrowser {
+    store: String,
+    methods: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+#[derive(Clone, Copy)]
+enum OnWrite {
+    Quit,
+    Hang,
+}
+
+impl FakeBrowser {
+    fn start(area: &Pairs, on_write: OnWrite) -> FakeBrowser {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let methods = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = methods.clone();
+        let mut entries = Vec::new();
+        for (k, v) in area {
+            entries.push(k.to_json());
+            entries.push(v.to_json());
+        }
+        let read = format!(
+            "{{\"origin\":\"http://127.0.0.1:3000\",\"entries\":[{}]}}",
+            entries.join(",")
+        );
+        let namespace = area.iter().filter(|(k, _)| k.starts_with("mesh:")).count();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut head = [0u8; 32];
+                let n = stream.peek(&mut head).unwrap_or(0);
+                if head[..n].starts_with(b"GET /json/version") {
+                    let mut s = stream;
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf);
+                    let body = format!(
+                        "{{\"Browser\":\"Fake/1\",\"webSocketDebuggerUrl\":\"ws://127.0.0.1:{port}/devtools/browser/fake\"}}"
+                    );
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\ncontent-type: application/json\r\n\r\n{body}",
+                        body.len()
+                    );
+                    continue;
+                }
+                let Ok(mut ws) = tungstenite::accept(stream) else {
+                    continue;
+                };
+                while let Ok(msg) = ws.read() {
+                    let tungstenite::Message::Text(t) = msg else {
+                        continue;
+                    };
+                    let m: Value = serde_json::from_str(t.as_str()).unwrap();
+                    let method = m["method"].as_str().unwrap_or_default().to_owned();
+                    seen.lock().unwrap().push(method.clone());
+                    let expr = m["params"]["expression"].as_str().unwrap_or_default();
+                    let value =
+                        |v: &str| serde_json::json!({"result": {"type": "string", "value": v}});
+                    let result = match method.as_str() {
+                        "Target.createTarget" => serde_json::json!({"targetId": "T"}),
+                        "Target.attachToTarget" => serde_json::json!({"sessionId": "S"}),
+                        "Target.getTargets" => serde_json::json!({"targetInfos": [
+                            {"targetId": "APP", "type": "page", "url": "http://127.0.0.1:3000/app"}]}),
+                        "Page.navigate" => serde_json::json!({"frameId": "T"}),
+                        "Runtime.evaluate" if expr.contains("(basis, changes)") => match on_write {
+                            OnWrite::Quit => break,
+                            OnWrite::Hang => continue,
+                        },
+                        "Runtime.evaluate" if expr.contains("namespace") => value(&format!(
+                            "{{\"origin\":\"http://127.0.0.1:3000\",\"keys\":{},\"bytes\":0,\"namespace\":{namespace}}}",
+                            entries.len() / 2
+                        )),
+                        "Runtime.evaluate" => value(&read),
+                        _ => serde_json::json!({}),
+                    };
+                    let mut reply = serde_json::json!({"id": m["id"], "result": result});
+                    if let Some(s) = m.get("sessionId") {
+                        reply["sessionId"] = s.clone();
+                    }
+                    let _ = ws.send(tungstenite::Message::text(reply.to_string()));
+                    if method == "Page.navigate" {
+                        let loaded = serde_json::json!({"method": "Page.loadEventFired", "sessionId": "S", "params": {}});
+                        let _ = ws.send(tungstenite::Message::text(loaded.to_string()));
+                    }
+                }
+            }
+        });
+        FakeBrowser {
+            store: format!("cdp://127.0.0.1:{port}"),
+            methods,
+        }
+    }
+
+    fn methods(&self) -> Vec<String> {
+        self.methods.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn a_browser_that_quits_while_the_changes_are_applied_leaves_the_backup_and_says_so() {
+    let Some(c) = corpus() else { return };
+    let pairs = pairs_of(&c.join("app-oracle-r1/store.json"), None);
+    let fake = FakeBrowser::start(&pairs, OnWrite::Quit);
+    let env = TestEnv::new();
+    let (code, _, err) = run_in(
+        env.dir.path(),
+        &[
+            "cleanup",
+            "--strategy",
+            "stale",
+            "--now",
+            NOW,
+            "--yes",
+            "--store",
+            &fake.store,
+        ],
+        &[],
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains(
+            "closed the connection during writing the localStorage of http://127.0.0.1:3000"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("whether the changes were applied is not known"),
+        "{err}"
+    );
+    let backups: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(backups.len(), 1, "the backup is kept");
+    let name = backups[0].file_name().into_string().unwrap();
+    assert!(err.contains(&name), "the error names the backup: {err}");
+    // The backup is the namespace as it was: it restores every record.
+    let text = std::fs::read_to_string(backups[0].path()).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["keys"], 124);
+}
+
+#[test]
+fn ctrl_c_during_a_command_closes_meshpeers_tab_and_exits_130() {
+    let Some(c) = corpus() else { return };
+    let pairs = pairs_of(&c.join("app-oracle-r1/store.json"), None);
+    let fake = FakeBrowser::start(&pairs, OnWrite::Hang);
+    let env = TestEnv::new();
+    let child = spawn_in(
+        env.dir.path(),
+        &[
+            "cleanup",
+            "--strategy",
+            "stale",
+            "--now",
+            NOW,
+            "--yes",
+            "--store",
+            &fake.store,
+        ],
+    );
+    // Wait until the write script was sent, then interrupt.
+    let t0 = std::time::Instant::now();
+    while !fake
+        .methods()
+        .iter()
+        .filter(|m| *m == "Runtime.evaluate")
+        .nth(1)
+        .is_some()
+    {
+        assert!(
+            t0.elapsed().as_secs() < 20,
+            "the write never came: {:?}",
+            fake.methods()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    signal(child.id() as i32, "-INT");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted during writing"), "{err}");
+    assert!(
+        err.contains("whether the changes were applied is not known"),
+        "{err}"
+    );
+    // After the unanswered write, the tab was closed.
+    let methods = fake.methods();
+    let write = methods
+        .iter()
+        .rposition(|m| m == "Runtime.evaluate")
+        .unwrap();
+    assert!(
+        methods[write..].contains(&"Target.closeTarget".to_owned()),
+        "the tab was closed: {methods:?}"
+    );
+    // The backup is kept (the changes may have been applied).
+    assert_eq!(std::fs::read_dir(env.dir.path()).unwrap().count(), 1);
+}

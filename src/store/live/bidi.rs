@@ -28,6 +28,8 @@ struct Tab {
 }
 
 impl Bidi {
+    /// Connects and starts a session. Firefox allows one session at a time: while another
+    /// client (another meshpeers, a test runner) holds it, this waits for it up to the timeout.
     pub fn connect(
         addr: SocketAddr,
         authority: &str,
@@ -36,43 +38,60 @@ impl Bidi {
         timeout: Duration,
     ) -> Result<Bidi> {
         let url = format!("ws://{authority}{}", path.unwrap_or("/session"));
-        let conn = Conn::connect(addr, &url, who, timeout)?;
-        let mut bidi = Bidi {
-            conn,
-            product: String::new(),
-            tab: None,
-            session: false,
-        };
-        let id = bidi.conn.id();
-        let msg = json!({"id": id, "method": "session.new", "params": {"capabilities": {}}});
-        bidi.conn.send(&msg, "starting a WebDriver BiDi session")?;
-        let deadline = Instant::now() + bidi.conn.timeout;
+        let deadline = Instant::now() + timeout;
         loop {
-            let m = bidi
-                .conn
-                .next(deadline, "starting a WebDriver BiDi session", true)?;
+            let conn = Conn::connect(addr, &url, who.clone(), timeout)?;
+            let mut bidi = Bidi {
+                conn,
+                product: String::new(),
+                tab: None,
+                session: false,
+            };
+            match bidi.start_session()? {
+                Ok(()) => return Ok(bidi),
+                Err(taken) if taken && Instant::now() < deadline => {
+                    bidi.conn.close();
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(taken) => {
+                    let why = if taken {
+                        format!(
+                            "it already has a WebDriver BiDi session and kept it for {} s (a test runner or another tool is driving it, and Firefox allows one at a time); end that session and try again",
+                            timeout.as_secs_f64()
+                        )
+                    } else {
+                        "it refused a WebDriver BiDi session".to_owned()
+                    };
+                    return Err(MeshError::unreachable(format!("cannot use {who}: {why}")).into());
+                }
+            }
+        }
+    }
+
+    /// `session.new`: `Ok(Err(true))` when another client holds Firefox's only session.
+    fn start_session(&mut self) -> Result<Result<(), bool>> {
+        let what = "starting a WebDriver BiDi session";
+        let id = self.conn.id();
+        let msg = json!({"id": id, "method": "session.new", "params": {"capabilities": {}}});
+        self.conn.send(&msg, what)?;
+        let deadline = Instant::now() + self.conn.timeout;
+        loop {
+            let m = self.conn.next(deadline, what, true)?;
             if m["id"].as_u64() != Some(id) {
                 continue;
             }
             if m["type"] == "error" {
                 let message = m["message"].as_str().unwrap_or_default();
-                let why = if message.contains("Maximum number of active sessions") {
-                    "it already has a WebDriver BiDi session (a test runner or another tool is driving it, and Firefox allows one at a time); end that session and try again".to_owned()
-                } else {
-                    format!("it refused a WebDriver BiDi session ({message})")
-                };
-                return Err(
-                    MeshError::unreachable(format!("cannot use {}: {why}", bidi.conn.who)).into(),
-                );
+                return Ok(Err(message.contains("Maximum number of active sessions")));
             }
             let caps = &m["result"]["capabilities"];
-            bidi.product = format!(
+            self.product = format!(
                 "{} {}",
                 caps["browserName"].as_str().unwrap_or("Firefox"),
                 caps["browserVersion"].as_str().unwrap_or_default()
             );
-            bidi.session = true;
-            return Ok(bidi);
+            self.session = true;
+            return Ok(Ok(()));
         }
     }
 

@@ -380,10 +380,14 @@ fn version(
     // The address checked to be allowed is the one connected to.
     let resolved = format!("http://{addr}/json/version");
     let cannot = |e: String| MeshError::unreachable(format!("cannot reach {who}: {e}"));
-    let mut response = agent
-        .get(&resolved)
-        .call()
-        .map_err(|e| cannot(e.to_string()))?;
+    let mut response = agent.get(&resolved).call().map_err(|e| match e {
+        ureq::Error::Timeout(_) => cannot(format!(
+            "no answer from {url} within {} s",
+            timeout.as_secs_f64()
+        )),
+        ureq::Error::Io(io) => cannot(io.to_string()),
+        other => cannot(other.to_string()),
+    })?;
     let status = response.status().as_u16();
     if status != 200 {
         return Err(MeshError::unreachable(format!(

@@ -88,6 +88,10 @@ impl Conn {
                         "the WebSocket handshake at {url} was answered with HTTP {}",
                         r.status()
                     ),
+                    tungstenite::HandshakeError::Interrupted(_) => format!(
+                        "no answer to the WebSocket handshake at {url} within {} s",
+                        timeout.as_secs_f64()
+                    ),
                     other => format!("the WebSocket handshake at {url} failed ({other})"),
                 };
                 cannot(&text)
@@ -143,7 +147,9 @@ impl Conn {
                 Err(tungstenite::Error::Io(e))
                     if matches!(
                         e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
                     ) =>
                 {
                     if Instant::now() >= deadline {
