@@ -77,7 +77,7 @@ fn oracle_files(dir: &Path, prefix: &str) -> Vec<String> {
 fn candidates_are_the_apps_in_order_with_scores_and_reasons() {
     let mut ordered = 0;
     for dir in oracle_dirs() {
-        for store in store_forms(&dir) {
+        for store in crate::support::read_forms(&dir) {
             let store = store.display().to_string();
             for file in oracle_files(&dir, "reconnectionCandidates") {
                 let o = oracle(&dir, &file);

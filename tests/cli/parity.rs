@@ -7,7 +7,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::support::{column, corpus, json, now_of, oracle, oracle_dirs, store_forms};
+use crate::support::{column, corpus, json, now_of, oracle, oracle_dirs, read_forms};
 
 /// The `list` flags for a `queryPeers(args)` call.
 fn list_flags(args: &Value) -> Vec<String> {
@@ -59,7 +59,7 @@ fn every_query_gives_the_apps_ids_order_and_quality() {
             "{} has no queryPeers oracle",
             dir.display()
         );
-        for store in store_forms(dir) {
+        for store in read_forms(dir) {
             for file in &files {
                 let o = oracle(dir, file);
                 let mut args = vec![
@@ -88,7 +88,7 @@ fn stats_give_the_apps_storage_stats_and_needs_cleanup() {
         let stats = oracle(&dir, "getStorageStats.json");
         let needs = oracle(&dir, "needsCleanup.json");
         let want = &stats["result"];
-        for store in store_forms(&dir) {
+        for store in read_forms(&dir) {
             let got = json([
                 "stats",
                 "--store",
@@ -134,7 +134,7 @@ fn every_peer_score_and_reason_matches_the_app() {
         let o = oracle(&dir, "peer-scores.json");
         let now = now_of(&o);
         let want = o["result"].as_array().unwrap();
-        for store in store_forms(&dir) {
+        for store in read_forms(&dir) {
             let store = store.display().to_string();
             let got = json(["score", "--store", &store, "--now", &now]);
             let got = got.as_array().unwrap();

@@ -12,7 +12,7 @@ fn revealed_secrets_are_the_apps_plaintexts() {
     for dir in oracle_dirs() {
         let o = oracle(&dir, "decrypted-secrets.json");
         let want: BTreeMap<String, Value> = serde_json::from_value(o["result"].clone()).unwrap();
-        for form in store_forms(&dir) {
+        for form in crate::support::read_forms(&dir) {
             let s = form.display().to_string();
             let rows = json(["secrets", "--reveal", "--store", &s]);
             let got: BTreeMap<String, Value> = rows

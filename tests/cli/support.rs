@@ -193,6 +193,14 @@ pub fn store_forms(dir: &Path) -> Vec<PathBuf> {
     forms
 }
 
+/// The forms of an oracle store every read command is checked on: the files of
+/// `store_forms`, and the store live in a running Chromium and Firefox (`cdp://`, `bidi://`).
+pub fn read_forms(dir: &Path) -> Vec<PathBuf> {
+    let mut forms = store_forms(dir);
+    forms.extend(crate::live::live_forms(dir));
+    forms
+}
+
 /// A form of an oracle store written by a real browser, made once per test run: `make`
 /// gets a fresh directory and a driver plan holding the store's map in origin
 /// `http://127.0.0.1:3000`, and gives the store's path.
