@@ -555,8 +555,222 @@ fn sqlite_forms(dir: &Path) {
     }
 }
 
+/// A browser started with `--remote-debugging-port=0` for the live benchmarks; killed on drop.
+struct RunningBrowser {
+    child: std::process::Child,
+    store: String,
+}
+
+impl Drop for RunningBrowser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_chromium(profile: &Path) -> RunningBrowser {
+    let child = Command::new("/usr/bin/chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
+        .args([
+            "--disable-background-networking",
+            "--disable-component-update",
+        ])
+        .arg("--remote-debugging-port=0")
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("about:blank")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromium");
+    let port_file = profile.join("DevToolsActivePort");
+    let start = Instant::now();
+    let port = loop {
+        if let Ok(text) = std::fs::read_to_string(&port_file) {
+            if let Some((port, _)) = text.split_once('\n') {
+                break port.to_owned();
+            }
+        }
+        assert!(start.elapsed().as_secs() < 30, "no DevToolsActivePort");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    RunningBrowser {
+        child,
+        store: format!("cdp://127.0.0.1:{port}"),
+    }
+}
+
+fn start_firefox(profile: &Path) -> RunningBrowser {
+    use std::io::{BufRead, BufReader};
+    std::fs::create_dir_all(profile).unwrap();
+    let mut child = Command::new("/usr/bin/firefox-esr")
+        .args([
+            "--headless",
+            "--no-remote",
+            "--remote-debugging-port=0",
+            "--profile",
+        ])
+        .arg(profile)
+        .arg("about:blank")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("firefox");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("Firefox said where it listens")
+            .unwrap();
+        if let Some(i) = line.find("WebDriver BiDi listening on ws://") {
+            break line[i + "WebDriver BiDi listening on ws://".len()..]
+                .trim()
+                .trim_end_matches('/')
+                .to_owned();
+        }
+    };
+    // Keep draining Firefox's stderr so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    RunningBrowser {
+        child,
+        store: format!("bidi://{url}"),
+    }
+}
+
+/// `list` on a running Chromium and Firefox holding 100 peers, against launching a browser
+/// (Playwright, headless Chromium) to read the same store.
+fn live(dir: &Path) {
+    let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/driver.mjs");
+    let ready = Path::new("/usr/bin/chromium").exists()
+        && Path::new("/usr/bin/firefox-esr").exists()
+        && driver
+            .with_file_name("node_modules")
+            .join("playwright-core")
+            .is_dir();
+    if !ready {
+        println!(
+            "\n(live benchmarks skipped: Chromium, Firefox ESR or tests/browser/node_modules missing)"
+        );
+        return;
+    }
+    let area = synth::generate(&SynthOptions {
+        peers: 100,
+        seed: 7,
+        now: 1_795_176_000_000.0,
+    });
+    let flat = dir.join("live-peers.json");
+    std::fs::write(&flat, meshpeers::store::render_flat(&area)).expect("write flat dump");
+    let bin = OsStr::new(env!("CARGO_BIN_EXE_meshpeers"));
+    let backup = dir.join("live-backup.json");
+    run_once(
+        bin,
+        &[
+            OsStr::new("export"),
+            OsStr::new("--store"),
+            flat.as_os_str(),
+            OsStr::new("--origin"),
+            OsStr::new(APP_ORIGIN),
+            OsStr::new("-o"),
+            backup.as_os_str(),
+        ],
+    );
+    println!("\n| store | command | median | min | peak RSS |");
+    println!("|---|---|---:|---:|---:|");
+    let list = [
+        "list", "--sort", "quality", "--limit", "10", "--origin", APP_ORIGIN,
+    ];
+    for (label, browser) in [
+        (
+            "running Chromium 156 (`cdp://`)",
+            start_chromium(&dir.join("chromium")),
+        ),
+        (
+            "running Firefox ESR 153 (`bidi://`)",
+            start_firefox(&dir.join("firefox")),
+        ),
+    ] {
+        let store = OsStr::new(&browser.store);
+        run_once(
+            bin,
+            &[
+                OsStr::new("import"),
+                OsStr::new("--mode"),
+                OsStr::new("replace"),
+                OsStr::new("--yes"),
+                OsStr::new("--no-backup"),
+                OsStr::new("--store"),
+                store,
+                OsStr::new("--origin"),
+                OsStr::new(APP_ORIGIN),
+                backup.as_os_str(),
+            ],
+        );
+        let mut args: Vec<&OsStr> = list.iter().map(OsStr::new).collect();
+        args.extend([
+            OsStr::new("--store"),
+            store,
+            OsStr::new("--now"),
+            OsStr::new(NOW),
+        ]);
+        let (median, min, rss) = measure(&args, 21);
+        println!(
+            "| {label} | `{}` | {} | {} | {:.1} MiB |",
+            list.join(" "),
+            ms(median),
+            ms(min),
+            rss as f64 / 1024.0
+        );
+    }
+    // The alternative: launch a browser on the profile to read it (Playwright, headless).
+    let profile = dir.join("launched");
+    let plan = dir.join("plan.json");
+    let pairs: Vec<String> = area
+        .iter()
+        .map(|(k, v)| format!("[{},{}]", k.to_json(), v.to_json()))
+        .collect();
+    std::fs::write(&plan, format!("{{\"{APP_ORIGIN}\":[{}]}}", pairs.join(","))).unwrap();
+    let node = OsStr::new("node");
+    run_once(
+        node,
+        &[
+            driver.as_os_str(),
+            OsStr::new("write"),
+            profile.as_os_str(),
+            plan.as_os_str(),
+        ],
+    );
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let (t, _) = run_once(
+            node,
+            &[
+                driver.as_os_str(),
+                OsStr::new("read"),
+                profile.as_os_str(),
+                OsStr::new(APP_ORIGIN),
+            ],
+        );
+        times.push(t);
+    }
+    times.sort();
+    println!(
+        "| launching headless Chromium on the profile to read it (Playwright) | `node driver.mjs read` | {} | {} | – |",
+        ms(times[2]),
+        ms(times[0])
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--live-only") {
+        let dir = tempfile::tempdir().expect("temp dir");
+        live(dir.path());
+        return;
+    }
     if args.iter().any(|a| a == "--sqlite-only") {
         let dir = tempfile::tempdir().expect("temp dir");
         sqlite_forms(dir.path());
@@ -694,4 +908,5 @@ fn main() {
     profiles(&me, dir.path());
     firefox(&me, dir.path());
     sqlite_forms(dir.path());
+    live(dir.path());
 }

@@ -106,18 +106,24 @@ Exit status:
       truncated, wrong shape, a value that is not a string, a damaged LevelDB table,
       MANIFEST or log); the message names the file; nothing was changed
   4   a file could not be read or written (missing, permission denied, read-only file
-      system, disk full); nothing was changed
+      system, disk full), or a running browser (--store cdp://, bidi://) could not be
+      reached, did not answer in time or went away; nothing was changed, except when it
+      went away while the changes were applied: then the message says that whether they
+      were is not known and names the backup
   5   a running browser holds the profile (close it and try again), or another meshpeers
       kept writing the same store for more than 10 s
   6   wrong passphrase, or a secret that does not decrypt
   70  internal error (a bug in meshpeers, or a library failing on a damaged file it names;
       please report it); nothing more was written
+  130 interrupted (Ctrl-C) while working on a running browser, after closing the tab
+      meshpeers had opened there
 
 Environment:
   MESHPEERS_STORE   the store, as --store
   MESHPEERS_ORIGIN  the origin, as --origin
   MESHPEERS_PREFIX  the key prefix, as --prefix
   MESHPEERS_NOW     the current time, as --now
+  MESHPEERS_ALLOW_REMOTE, MESHPEERS_BROWSER_TIMEOUT  as --allow-remote, --browser-timeout
   NO_COLOR          no colour (meshpeers prints none anyway)";
 
 /// Administer the peer store of a browser P2P mesh-chat app from outside the browser.
@@ -125,8 +131,10 @@ Environment:
 /// The app keeps every peer it has met in the browser's localStorage under the `mesh:` keys
 /// (`mesh:peers:index`, `mesh:peer:<id>`, metadata, an AES-GCM key, a schema version).
 /// meshpeers reads that store from a JSON dump (a flat `JSON.stringify(localStorage)` object
-/// or a Playwright storageState file), a Chromium-family or Electron profile's LevelDB, or a
-/// Firefox profile (`meshpeers locate` finds them), and gives the app's own answers: the same
+/// or a Playwright storageState file), a Chromium-family or Electron profile (LevelDB or
+/// SQLite), a Firefox profile, a WebKit website-data directory (`meshpeers locate` finds
+/// them), or a running Chromium or Firefox over its debugging port (`cdp://`, `bidi://`), and
+/// gives the app's own answers: the same
 /// queries, scores, reconnection candidates and statistics, explained. Writing commands
 /// (cleanup, remove, clear, unblacklist, import, repair, re-encrypt) print a plan, stop there
 /// with --dry-run, and otherwise
@@ -148,7 +156,10 @@ pub struct GlobalArgs {
     /// directory or Chromium's SQLite `LocalStorage` file — or the profile, user-data or
     /// Electron userData directory that holds them —, or a Firefox profile directory, the Firefox root holding `profiles.ini`, an origin
     /// directory (`storage/default/<origin>`) or its `ls/data.sqlite`, or a WebKit
-    /// website-data directory, its `storage` or `localstorage` directory, or one database.
+    /// website-data directory, its `storage` or `localstorage` directory, or one database — or
+    /// a running browser: `cdp://HOST:PORT` (Chromium, Chrome, Edge, Brave, Electron started
+    /// with `--remote-debugging-port`), `bidi://HOST:PORT` (Firefox started with
+    /// `--remote-debugging-port`), or the `ws://` URL of either.
     #[arg(
         long,
         short = 's',
