@@ -764,7 +764,13 @@ enum OnWrite {
 }
 
 impl FakeBrowser {
-    fn start(area: &Pairs, on_write: OnWrite) -> FakeBrowser {
+    /// `pages`: the origins of the browser's open tabs, each holding `area`.
+    fn start(area: &Pairs, on_write: OnWrite, pages: &[&str]) -> FakeBrowser {
+        let pages: Vec<Value> = pages
+            .iter()
+            .enumerate()
+            .map(|(i, o)| serde_json::json!({"targetId": format!("APP{i}"), "type": "page", "url": format!("{o}/app")}))
+            .collect();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let methods = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -774,10 +780,7 @@ impl FakeBrowser {
             entries.push(k.to_json());
             entries.push(v.to_json());
         }
-        let read = format!(
-            "{{\"origin\":\"http://127.0.0.1:3000\",\"entries\":[{}]}}",
-            entries.join(",")
-        );
+        let entries_json = entries.join(",");
         let namespace = area.iter().filter(|(k, _)| k.starts_with("mesh:")).count();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -800,6 +803,13 @@ impl FakeBrowser {
                 let Ok(mut ws) = tungstenite::accept(stream) else {
                     continue;
                 };
+                // The origin meshpeers' tab shows, as Chromium would have it after the
+                // redirects meshpeers answers.
+                let mut current = String::new();
+                let paused = |url: &str| {
+                    serde_json::json!({"method": "Fetch.requestPaused", "sessionId": "S",
+                    "params": {"requestId": url, "resourceType": "Document", "request": {"url": url}}})
+                };
                 while let Ok(msg) = ws.read() {
                     let tungstenite::Message::Text(t) = msg else {
                         continue;
@@ -813,18 +823,19 @@ impl FakeBrowser {
                     let result = match method.as_str() {
                         "Target.createTarget" => serde_json::json!({"targetId": "T"}),
                         "Target.attachToTarget" => serde_json::json!({"sessionId": "S"}),
-                        "Target.getTargets" => serde_json::json!({"targetInfos": [
-                            {"targetId": "APP", "type": "page", "url": "http://127.0.0.1:3000/app"}]}),
+                        "Target.getTargets" => serde_json::json!({"targetInfos": pages}),
                         "Page.navigate" => serde_json::json!({"frameId": "T"}),
                         "Runtime.evaluate" if expr.contains("(basis, changes)") => match on_write {
                             OnWrite::Quit => break,
                             OnWrite::Hang => continue,
                         },
                         "Runtime.evaluate" if expr.contains("namespace") => value(&format!(
-                            "{{\"origin\":\"http://127.0.0.1:3000\",\"keys\":{},\"bytes\":0,\"namespace\":{namespace}}}",
+                            "{{\"origin\":\"{current}\",\"keys\":{},\"bytes\":0,\"namespace\":{namespace}}}",
                             entries.len() / 2
                         )),
-                        "Runtime.evaluate" => value(&read),
+                        "Runtime.evaluate" => value(&format!(
+                            "{{\"origin\":\"{current}\",\"entries\":[{entries_json}]}}"
+                        )),
                         _ => serde_json::json!({}),
                     };
                     let mut reply = serde_json::json!({"id": m["id"], "result": result});
@@ -832,9 +843,27 @@ impl FakeBrowser {
                         reply["sessionId"] = s.clone();
                     }
                     let _ = ws.send(tungstenite::Message::text(reply.to_string()));
+                    let p = &m["params"];
                     if method == "Page.navigate" {
-                        let loaded = serde_json::json!({"method": "Page.loadEventFired", "sessionId": "S", "params": {}});
-                        let _ = ws.send(tungstenite::Message::text(loaded.to_string()));
+                        let event = paused(p["url"].as_str().unwrap_or_default());
+                        let _ = ws.send(tungstenite::Message::text(event.to_string()));
+                    }
+                    if method == "Fetch.fulfillRequest" {
+                        let url = p["requestId"].as_str().unwrap_or_default().to_owned();
+                        let location = p["responseHeaders"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .find(|h| h["name"] == "Location")
+                            .and_then(|h| h["value"].as_str());
+                        let event = match location {
+                            Some(to) => paused(to),
+                            None => {
+                                current = url.trim_end_matches('/').to_owned();
+                                serde_json::json!({"method": "Page.loadEventFired", "sessionId": "S", "params": {}})
+                            }
+                        };
+                        let _ = ws.send(tungstenite::Message::text(event.to_string()));
                     }
                 }
             }
@@ -854,7 +883,7 @@ impl FakeBrowser {
 fn a_browser_that_quits_while_the_changes_are_applied_leaves_the_backup_and_says_so() {
     let Some(c) = corpus() else { return };
     let pairs = pairs_of(&c.join("app-oracle-r1/store.json"), None);
-    let fake = FakeBrowser::start(&pairs, OnWrite::Quit);
+    let fake = FakeBrowser::start(&pairs, OnWrite::Quit, &["http://127.0.0.1:3000"]);
     let env = TestEnv::new();
     let (code, _, err) = run_in(
         env.dir.path(),
@@ -898,7 +927,7 @@ fn a_browser_that_quits_while_the_changes_are_applied_leaves_the_backup_and_says
 fn ctrl_c_during_a_command_closes_meshpeers_tab_and_exits_130() {
     let Some(c) = corpus() else { return };
     let pairs = pairs_of(&c.join("app-oracle-r1/store.json"), None);
-    let fake = FakeBrowser::start(&pairs, OnWrite::Hang);
+    let fake = FakeBrowser::start(&pairs, OnWrite::Hang, &["http://127.0.0.1:3000"]);
     let env = TestEnv::new();
     let child = spawn_in(
         env.dir.path(),
@@ -952,4 +981,47 @@ fn ctrl_c_during_a_command_closes_meshpeers_tab_and_exits_130() {
     );
     // The backup is kept (the changes may have been applied).
     assert_eq!(std::fs::read_dir(env.dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn without_origin_the_one_tab_origin_holding_the_namespace_is_used_else_they_are_listed() {
+    let Some(c) = corpus() else { return };
+    let pairs = pairs_of(&c.join("app-oracle-r1/store.json"), None);
+    let env = TestEnv::new();
+    let two = ["http://127.0.0.1:3000", "https://chat.example"];
+    let fake = FakeBrowser::start(&pairs, OnWrite::Quit, &two);
+    let (code, _, err) = run_in(env.dir.path(), &["list", "--store", &fake.store], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("holds the mesh: namespace in 2 origins"),
+        "{err}"
+    );
+    assert!(
+        err.contains("http://127.0.0.1:3000 (124 mesh: keys)")
+            && err.contains("https://chat.example (124"),
+        "{err}"
+    );
+    let out = ok_in(
+        env.dir.path(),
+        &[
+            "inspect",
+            "--json",
+            "--store",
+            &fake.store,
+            "--origin",
+            "https://chat.example",
+        ],
+        &[],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["origin"], "https://chat.example");
+    assert_eq!(v["origins"].as_array().unwrap().len(), 2, "{v}");
+    let one = FakeBrowser::start(&pairs, OnWrite::Quit, &["http://127.0.0.1:3000"]);
+    let out = ok_in(
+        env.dir.path(),
+        &["inspect", "--json", "--store", &one.store],
+        &[],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["origin"], "http://127.0.0.1:3000");
 }
