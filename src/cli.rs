@@ -251,6 +251,7 @@ pub enum Command {
     Import(ImportArgs),
     Secrets(SecretsArgs),
     Validate(ValidateArgs),
+    Diff(DiffArgs),
     Repair(RepairArgs),
     ReEncrypt(ReEncryptArgs),
     Completions(CompletionsArgs),
@@ -782,6 +783,38 @@ pub struct ValidateArgs {
 
     #[command(flatten)]
     pub key: KeyArgs,
+}
+
+/// What changed between two stores or backups: peers added, removed and changed (with the
+/// changed fields as dotted paths, old → new; `encryptedSecret`, `sharedSecret` and the key
+/// record only as "changed"), and the namespace's other keys (index ids and order, metadata,
+/// key record, schema version, anything else under the prefix).
+///
+/// Each side is any store `--store` takes (a file, a profile, a running browser) or a meshpeers
+/// backup. A side that holds several origins needs `--origin-a`/`--origin-b` (or `--origin` for
+/// both). `--all-keys` compares the origin's keys outside the namespace too.
+///
+/// Exit status 0 when equal, 1 when different (as diff(1)).
+///
+/// JSON (`--json`): {equal, a:{store, origin}, b:{store, origin}, added:[{peerId,
+/// displayName}], removed:[…], changed:[{peerId, displayName, fields:[{path, change, old, new,
+/// secret}]}], keys:[{key, change, detail, old, new}], otherKeys (with --all-keys)}; `change`
+/// is added, removed or changed; a secret field has secret:true and no old/new.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The first store or backup (the "old" side).
+    pub a: String,
+    /// The second store or backup (the "new" side).
+    pub b: String,
+    /// The origin of the first side.
+    #[arg(long, value_name = "ORIGIN")]
+    pub origin_a: Option<String>,
+    /// The origin of the second side.
+    #[arg(long, value_name = "ORIGIN")]
+    pub origin_b: Option<String>,
+    /// Also compare the origin's keys outside the namespace.
+    #[arg(long)]
+    pub all_keys: bool,
 }
 
 /// Fix what can be fixed without guessing and move what cannot be used into a quarantine file

@@ -59,10 +59,24 @@ impl Settings {
             )
             .into());
         };
+        self.open_source(source, self.origin.clone(), lock_for_write)
+    }
+
+    /// Another store than `--store` (a side of `diff`), read-only, with its own origin.
+    pub fn open_other(&self, arg: &str, origin: Option<String>) -> Result<Store> {
+        self.open_source(StoreSource::parse(arg), origin, false)
+    }
+
+    fn open_source(
+        &self,
+        source: StoreSource,
+        origin: Option<String>,
+        lock_for_write: bool,
+    ) -> Result<Store> {
         let store = Store::open(&OpenOptions {
             source,
             format: self.format,
-            origin: self.origin.clone(),
+            origin,
             prefix: self.prefix.clone(),
             profile: self.profile.clone(),
             lock_for_write,

@@ -3,6 +3,7 @@
 mod candidates;
 mod cleanup;
 mod completions;
+mod diff;
 mod export;
 mod import;
 mod inspect;
@@ -68,6 +69,7 @@ where
         Command::Import(args) => import::run(&settings, &args),
         Command::Secrets(args) => secrets::run(&settings, &args),
         Command::Validate(args) => validate::run(&settings, &args),
+        Command::Diff(args) => diff::run(&settings, &args),
         Command::Repair(args) => repair::run(&settings, &args),
         Command::ReEncrypt(args) => reencrypt::run(&settings, &args),
         Command::Completions(args) => completions::run(&args),

@@ -2,6 +2,7 @@
 //! version) and the app's logic on it: scores, queries, stats, findings.
 
 pub mod cleanup;
+pub mod diff;
 pub mod edit;
 pub mod export;
 pub mod findings;

@@ -7,6 +7,7 @@ pub mod chromium_sqlite;
 mod cleanup_trees;
 mod corrupt;
 pub mod damaged;
+mod diff;
 mod disk_full;
 mod docs;
 mod export;
