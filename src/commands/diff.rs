@@ -138,16 +138,13 @@ fn print_text(d: &Diff, a: &Side, b: &Side) -> Result<()> {
     }
     let other = d.keys.len() + d.other_keys.as_ref().map_or(0, Vec::len);
     output::print(format!(
-        "{} → {}: peers {} added, {} removed, {} changed; {}",
+        "{} → {}: peers {} added, {} removed, {} changed; {other} other {} changed",
         name(a),
         name(b),
         d.added.len(),
         d.removed.len(),
         d.changed.len(),
-        format!(
-            "{other} other {} changed",
-            crate::words::plural(other, "key", "keys")
-        )
+        crate::words::plural(other, "key", "keys")
     ))
 }
 
