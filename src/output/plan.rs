@@ -158,6 +158,19 @@ pub fn print_report(settings: &Settings, store: &Store, r: &Report, done: &str) 
         }
         super::print(t)?;
     }
+    if r.dry_run && !r.actions.is_empty() {
+        // One line per rule, in the order the rules first appear: `inactive 4 · failed 2`.
+        let mut rules: Vec<(String, usize)> = Vec::new();
+        for a in &r.actions {
+            let name = a.rule.name().into_owned();
+            match rules.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, c)) => *c += 1,
+                None => rules.push((name, 1)),
+            }
+        }
+        let summary: Vec<String> = rules.iter().map(|(n, c)| format!("{n} {c}")).collect();
+        super::print(format!("by rule: {}", summary.join(" · ")))?;
+    }
     let n = r.actions.len();
     let peers = words::count(n, "peer");
     // Peer records are counted, other keys named.

@@ -279,6 +279,7 @@ fn cleanup_dry_run() {
     │ 74d42bb4-fa62-4dd0-88d1-2b462510e146 ┆ Victor ┆ remove ┆ inactive             ┆ last seen 36d 4h ago (more than 30d); quality 19 (below 20) and last seen 36d 4h ago (more than 14d) │
     │ 92e5ad48-ff07-4ea6-8c9d-f113a71e8f38 ┆ Ivan   ┆ remove ┆ inactive             ┆ last seen 43d 6h ago (more than 30d); quality 14 (below 20) and last seen 43d 6h ago (more than 14d) │
     └──────────────────────────────────────┴────────┴────────┴──────────────────────┴──────────────────────────────────────────────────────────────────────────────────────────────────────┘
+    by rule: failed-reconnections 3 · never-connected 1 · inactive 2
     dry run: nothing was written. Would have removed 6 peers.
     would write: mesh:peers:index, mesh:peers:metadata
     would delete: 6 peer records
@@ -502,6 +503,7 @@ fn repair() {
     │ 74d42bb4-fa62-4dd0-88d1-2b462510e146 ┆ -    ┆ fix    ┆ repair ┆ reconnectionAttempts missing → 0 │
     │ a33ce554-bbe8-425e-a68e-b62e497f5914 ┆ -    ┆ fix    ┆ repair ┆ displayName sanitised            │
     └──────────────────────────────────────┴──────┴────────┴────────┴──────────────────────────────────┘
+    by rule: repair 3
     dry run: nothing was written. Would have repaired 3 peers.
     would write: 3 peer records, mesh:peers:metadata
     ----- stderr -----
