@@ -215,6 +215,12 @@ pub struct GlobalArgs {
           value_parser = parse_seconds)]
     pub browser_timeout: f64,
 
+    /// Read a damaged Chromium LevelDB profile from what survives: every log record and table
+    /// block that verifies (the newest intact version of each key), with each damaged file and
+    /// block reported. Read commands, `export` and `recover` run on it; writes never do.
+    #[arg(long, global = true)]
+    pub salvage: bool,
+
     /// Force the store format instead of detecting it from the content.
     #[arg(
         long = "store-format",
@@ -252,6 +258,8 @@ pub enum Command {
     Secrets(SecretsArgs),
     Validate(ValidateArgs),
     Diff(DiffArgs),
+    History(HistoryArgs),
+    Recover(RecoverArgs),
     Repair(RepairArgs),
     ReEncrypt(ReEncryptArgs),
     Completions(CompletionsArgs),
@@ -815,6 +823,105 @@ pub struct DiffArgs {
     /// Also compare the origin's keys outside the namespace.
     #[arg(long)]
     pub all_keys: bool,
+}
+
+/// Every version of the namespace's keys that a Chromium LevelDB profile's files still hold:
+/// the live value, older values in tables and log records that compaction has not yet dropped,
+/// and deletions (tombstones), oldest first, with sequence numbers and the file each came
+/// from; for peer records their lastSeen and displayName. Values (secrets among them) are not
+/// printed: `recover ID@SEQ -o FILE` writes one.
+///
+/// LevelDB profiles only (the other stores keep no older versions). Read-only: the files are
+/// read, never opened for writing, also while the browser runs. Without `--origin` the origin
+/// that holds the namespace is used, or, when none does any more (after the app's logout), the
+/// one whose keys the files hold. A damaged file fails the read (exit 3, naming file and
+/// block) unless `--salvage`.
+///
+/// `COMMITTED` is the time of the browser's commit, from the origin's `META` record of the
+/// same write batch; `≤ TIME` when only a later commit is known (compaction keeps only the
+/// newest `META`).
+///
+/// JSON (`--json`): {store, origin, files:[…], lastSeq, commits:[{seq, time, sizeBytes}],
+/// versions:[{seq, key, kind, peerId, op, state, file, bytes, time, timeExact, lastSeen,
+/// displayName, detail}], damage:[{file, offset, problem}]}; kind is peer, index, metadata,
+/// key, schema or other; op put or delete; state live, older or deleted.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only these peers' records (ids or id prefixes).
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+}
+
+/// Write a meshpeers backup of versions a Chromium LevelDB profile's files still hold, to
+/// bring back what was deleted or overwritten: `import FILE` (merge mode) restores it into any
+/// store. Never writes to the profile.
+///
+/// `--deleted`: the last version of every namespace key whose newest version is a deletion —
+/// every removed peer, and the index, metadata, key record and schema version when they are
+/// gone too (after a logout, so the restored secrets still decrypt with the restored key);
+/// while the index stands, the backup's index lists the recovered peers so that `import`
+/// indexes them. `--as-of TIME` (RFC 3339 or epoch ms) or `--as-of seq:N`: the namespace as it
+/// stood then (a time is mapped to the last commit of the origin at or before it), as far as
+/// the files hold it, with a report of the keys that could not be told. `ID@SEQ`: the version
+/// of peer ID's record that stood at sequence SEQ (as `history` lists them).
+///
+/// Exit status 0 when the backup is written, 1 when there is nothing to recover.
+///
+/// JSON (`--json`): {output, origin, chosen:[{key, seq, file, why}], unresolved:[{key,
+/// problem}], peers}.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["deleted", "as_of", "versions"]))]
+pub struct RecoverArgs {
+    /// Write the backup here (created 0600).
+    #[arg(long, short = 'o', value_name = "FILE", required = true)]
+    pub output: PathBuf,
+
+    /// Replace the -o file when it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// The last versions of everything deleted.
+    #[arg(long)]
+    pub deleted: bool,
+
+    /// The namespace as it stood at TIME (RFC 3339, epoch ms) or at seq:N.
+    #[arg(long, value_name = "TIME|seq:N", value_parser = parse_as_of)]
+    pub as_of: Option<AsOf>,
+
+    /// Versions of peer records: ID@SEQ (an id or unique prefix, a sequence number).
+    #[arg(value_name = "ID@SEQ", value_parser = parse_version)]
+    pub versions: Vec<(String, u64)>,
+}
+
+/// A moment of the store's history.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AsOf {
+    Seq(u64),
+    /// Epoch milliseconds.
+    Time(f64),
+}
+
+fn parse_as_of(s: &str) -> Result<AsOf, String> {
+    if let Some(n) = s.strip_prefix("seq:") {
+        return n
+            .parse()
+            .map(AsOf::Seq)
+            .map_err(|_| format!("{s:?}: seq:N takes a sequence number (as `history` shows)"));
+    }
+    crate::time::parse_instant(s).map(AsOf::Time)
+}
+
+fn parse_version(s: &str) -> Result<(String, u64), String> {
+    let bad = || {
+        format!(
+            "{s:?} is not ID@SEQ (a peer id or prefix, @, a sequence number as `history` shows)"
+        )
+    };
+    let (id, seq) = s.rsplit_once('@').ok_or_else(bad)?;
+    if id.is_empty() {
+        return Err(bad());
+    }
+    Ok((id.to_owned(), seq.parse().map_err(|_| bad())?))
 }
 
 /// Fix what can be fixed without guessing and move what cannot be used into a quarantine file

@@ -63,6 +63,7 @@ fn open_and_read(path: &Path) {
         prefix: "mesh:".into(),
         profile: None,
         lock_for_write: false,
+        salvage: false,
     };
     let Ok(mut store) = Store::open(&opts) else {
         return;

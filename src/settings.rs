@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::cli::GlobalArgs;
 use crate::error::MeshError;
 use crate::js::value as jsval;
-use crate::store::{BackendKind, OpenOptions, Store, StoreSource};
+use crate::store::{BackendKind, HistoryView, OpenOptions, Store, StoreSource};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -21,6 +21,8 @@ pub struct Settings {
     pub json: bool,
     pub iso: bool,
     pub live: crate::store::LiveOptions,
+    /// `--salvage`: read a damaged LevelDB profile's intact parts.
+    pub salvage: bool,
 }
 
 impl Settings {
@@ -38,6 +40,7 @@ impl Settings {
                 allow_remote: g.allow_remote,
                 timeout: std::time::Duration::from_secs_f64(g.browser_timeout),
             },
+            salvage: g.salvage,
         }
     }
 
@@ -51,14 +54,19 @@ impl Settings {
         self.open(!args.dry_run)
     }
 
-    fn open(&self, lock_for_write: bool) -> Result<Store> {
-        let Some(source) = self.store.clone() else {
-            return Err(MeshError::usage_hint(
+    /// `--store`, which every command but `locate` needs.
+    fn source(&self) -> Result<StoreSource> {
+        self.store.clone().ok_or_else(|| {
+            MeshError::usage_hint(
                 "no store given",
                 "pass --store PATH (or set MESHPEERS_STORE)",
             )
-            .into());
-        };
+            .into()
+        })
+    }
+
+    fn open(&self, lock_for_write: bool) -> Result<Store> {
+        let source = self.source()?;
         self.open_source(source, self.origin.clone(), lock_for_write)
     }
 
@@ -67,13 +75,13 @@ impl Settings {
         self.open_source(StoreSource::parse(arg), origin, false)
     }
 
-    fn open_source(
+    fn options(
         &self,
         source: StoreSource,
         origin: Option<String>,
         lock_for_write: bool,
-    ) -> Result<Store> {
-        let store = Store::open(&OpenOptions {
+    ) -> OpenOptions {
+        OpenOptions {
             source,
             format: self.format,
             origin,
@@ -81,7 +89,17 @@ impl Settings {
             profile: self.profile.clone(),
             lock_for_write,
             live: self.live.clone(),
-        })?;
+            salvage: self.salvage,
+        }
+    }
+
+    fn open_source(
+        &self,
+        source: StoreSource,
+        origin: Option<String>,
+        lock_for_write: bool,
+    ) -> Result<Store> {
+        let store = Store::open(&self.options(source, origin, lock_for_write))?;
         for note in &store.notes {
             crate::output::note(note);
         }
@@ -89,6 +107,24 @@ impl Settings {
             crate::output::warn(&format!("{}: {}", d.file, d.problem));
         }
         Ok(store)
+    }
+
+    /// The history `--store` holds (a LevelDB profile's files), for `command`.
+    pub fn open_history(&self, command: &str) -> Result<HistoryView> {
+        let source = self.source()?;
+        let view =
+            crate::store::open_history(&self.options(source, self.origin.clone(), false), command)?;
+        for note in &view.notes {
+            crate::output::note(note);
+        }
+        for d in &view.history.damage {
+            crate::output::warn(&format!(
+                "{}: {}; --salvage skipped it",
+                view.dir.join(&d.file).display(),
+                d.problem
+            ));
+        }
+        Ok(view)
     }
 
     /// A record timestamp for a table: relative (or ISO with `--iso`), `never` when null or

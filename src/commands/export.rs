@@ -2,12 +2,12 @@
 
 use std::io::{IsTerminal, Write};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::Value;
 
-use crate::backup::{self, Backup};
+use crate::backup::Backup;
 use crate::cli::{ExportArgs, RowFormat};
-use crate::error::{MeshError, exit};
+use crate::error::exit;
 use crate::peers::export::{self, PeerRow};
 use crate::peers::{Namespace, score};
 use crate::settings::Settings;
@@ -59,21 +59,7 @@ pub fn run(settings: &Settings, args: &ExportArgs) -> Result<u8> {
             out.write_all(text.as_bytes())?;
             out.flush()?;
         }
-        // `symlink_metadata`: a symlink (dangling or not) is an existing path, never followed.
-        Some(path) if std::fs::symlink_metadata(path).is_ok() => {
-            if !args.force {
-                return Err(MeshError::usage_hint(
-                    format!("{} exists; nothing was written", path.display()),
-                    "pass --force to replace it",
-                )
-                .into());
-            }
-            crate::store::atomic::replace_entry(path, text.as_bytes(), 0o600)
-                .with_context(|| format!("cannot write {}", path.display()))?
-        }
-        Some(path) => {
-            backup::write_new(&backup::Destination::Exact(path.clone()), &text)?;
-        }
+        Some(path) => super::write_output_file(path, args.force, &text)?,
     }
     Ok(exit::SUCCESS)
 }

@@ -5,12 +5,14 @@ mod cleanup;
 mod completions;
 mod diff;
 mod export;
+mod history;
 mod import;
 mod inspect;
 mod keys;
 mod list;
 mod locate;
 mod maintenance;
+mod recover;
 mod reencrypt;
 mod repair;
 mod score;
@@ -70,6 +72,8 @@ where
         Command::Secrets(args) => secrets::run(&settings, &args),
         Command::Validate(args) => validate::run(&settings, &args),
         Command::Diff(args) => diff::run(&settings, &args),
+        Command::History(args) => history::run(&settings, &args),
+        Command::Recover(args) => recover::run(&settings, &args),
         Command::Repair(args) => repair::run(&settings, &args),
         Command::ReEncrypt(args) => reencrypt::run(&settings, &args),
         Command::Completions(args) => completions::run(&args),
@@ -114,4 +118,25 @@ pub(crate) fn warn_skipped(n: usize) {
             crate::words::plural(n, "entry", "entries")
         );
     }
+}
+
+/// Writes a command's output file (`-o FILE`): a new 0600 file, or with `force` a replacement
+/// of what is there (replaced atomically as a new file; a symlink is replaced, never followed).
+pub(crate) fn write_output_file(path: &std::path::Path, force: bool, text: &str) -> Result<()> {
+    use anyhow::Context;
+    // `symlink_metadata`: a symlink (dangling or not) is an existing path, never followed.
+    if std::fs::symlink_metadata(path).is_ok() {
+        if !force {
+            return Err(MeshError::usage_hint(
+                format!("{} exists; nothing was written", path.display()),
+                "pass --force to replace it",
+            )
+            .into());
+        }
+        crate::store::atomic::replace_entry(path, text.as_bytes(), 0o600)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    } else {
+        crate::backup::write_new(&crate::backup::Destination::Exact(path.to_path_buf()), text)?;
+    }
+    Ok(())
 }

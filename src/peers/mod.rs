@@ -6,6 +6,7 @@ pub mod diff;
 pub mod edit;
 pub mod export;
 pub mod findings;
+pub mod history;
 pub mod import;
 pub mod maintenance;
 pub mod namespace;

@@ -26,6 +26,7 @@ pub mod chromium_sqlite;
 pub(crate) mod debris;
 pub mod firefox;
 mod flat;
+mod forensic;
 pub(crate) mod jsontext;
 pub mod leveldb;
 pub mod live;
@@ -44,6 +45,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 pub use area::{Area, ChangeSet, QUOTA_BYTES, area_bytes, entry_bytes};
+pub use forensic::{HistoryView, open_history};
 pub use live::LiveOptions;
 pub use open::{OpenOptions, Store, StoreSource, render_flat, render_playwright};
 

@@ -64,6 +64,8 @@ pub struct OpenOptions {
     pub lock_for_write: bool,
     /// How a running browser is reached (`--store cdp://…`).
     pub live: live::LiveOptions,
+    /// Read a damaged LevelDB profile from its intact parts (`--salvage`); never written.
+    pub salvage: bool,
 }
 
 /// An open store: the chosen origin's map, ready to read and to save back.
@@ -86,6 +88,8 @@ pub struct Store {
     /// A running browser's store: written through the browser, backed up in the current
     /// directory.
     live: bool,
+    /// Read with `--salvage`: never written.
+    salvaged: bool,
 }
 
 impl Store {
@@ -120,6 +124,9 @@ impl Store {
 
     fn open_source(opts: &OpenOptions) -> Result<Store> {
         let location = opts.source.to_string();
+        if opts.salvage {
+            return Self::open_salvaged(opts);
+        }
         let mut guard = None;
         let (bytes, writable_path) = match &opts.source {
             StoreSource::Stdin => {
@@ -179,7 +186,28 @@ impl Store {
             path,
             guard: None,
             live: false,
+            salvaged: false,
         })
+    }
+
+    /// A damaged Chromium LevelDB profile read from its intact parts (`--salvage`).
+    fn open_salvaged(opts: &OpenOptions) -> Result<Store> {
+        let location = opts.source.to_string();
+        let dir = match &opts.source {
+            StoreSource::Path(p) if p.is_dir() => leveldb::resolve_dir(p, opts.profile.as_deref()),
+            _ => None,
+        };
+        let Some(dir) = dir else {
+            return Err(MeshError::usage(format!(
+                "--salvage reads a damaged Chromium LevelDB profile (Local Storage/leveldb, or the profile or user-data directory holding it); --store {location} is not one"
+            ))
+            .into());
+        };
+        let backend = Box::new(leveldb::SalvageStore::open(&dir)?);
+        let location = dir.display().to_string();
+        let mut store = Self::with_backend(location, backend, Some(dir), opts)?;
+        store.salvaged = true;
+        Ok(store)
     }
 
     /// A running browser (`cdp://`, `bidi://`, `ws://`).
@@ -352,6 +380,10 @@ impl Store {
 
     /// Fails when the store cannot be written (read from stdin).
     pub fn check_writable(&self) -> Result<()> {
+        if self.salvaged {
+            let dir = self.path.clone().unwrap_or_default();
+            return Err(leveldb::salvage_refusal(&dir).into());
+        }
         if self.path.is_none() && !self.live {
             return Err(MeshError::usage(
                 "a store read from stdin cannot be written; pass a file with --store",

@@ -112,6 +112,7 @@ fn meshpeers_read(profile: &Path, origin: &str) -> Pairs {
         prefix: "mesh:".into(),
         profile: None,
         lock_for_write: false,
+        salvage: false,
         live: Default::default(),
     })
     .unwrap();

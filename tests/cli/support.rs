@@ -311,6 +311,7 @@ pub fn open_store(path: &Path, origin: Option<&str>) -> meshpeers::store::Store 
         prefix: "mesh:".into(),
         profile: None,
         lock_for_write: false,
+        salvage: false,
         live: Default::default(),
     })
     .unwrap_or_else(|e| panic!("open {}: {e:#}", path.display()))

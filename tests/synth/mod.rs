@@ -449,6 +449,7 @@ pub fn firefox_profile(
             prefix: "mesh:".into(),
             profile: None,
             lock_for_write: true,
+            salvage: false,
             live: Default::default(),
         })?;
         let mut changes = ChangeSet::default();

@@ -3,6 +3,8 @@
 //! checksum (and the rest of its block) without a word, so a damaged log reads as a store
 //! missing records; meshpeers counts them so it can say so and refuse to write.
 
+use super::raw::Op;
+
 const BLOCK: usize = 32 * 1024;
 const HEADER: usize = 7;
 
@@ -20,8 +22,9 @@ fn unmask(masked: u32) -> u32 {
 
 /// One physical record of a log, as its blocks hold it.
 enum Physical<'a> {
-    /// A record whose checksum verifies: its type (1 full, 2 first, 3 middle, 4 last) and data.
-    Good(u8, &'a [u8]),
+    /// A record whose checksum verifies: its offset, type (1 full, 2 first, 3 middle, 4 last)
+    /// and data.
+    Good(usize, u8, &'a [u8]),
     /// A record that fails its checksum or has an impossible type or length, at this offset
     /// (LevelDB drops it and the rest of its block).
     Bad(usize),
@@ -69,7 +72,7 @@ fn physical(log: &[u8], start: usize) -> Vec<Physical<'_>> {
             off += left;
             continue;
         }
-        out.push(Physical::Good(kind, data));
+        out.push(Physical::Good(off, kind, data));
         off = end;
     }
     out
@@ -97,7 +100,7 @@ pub fn records_from(log: &[u8], start: usize) -> Option<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     let mut partial: Option<Vec<u8>> = None;
     for p in physical(log, start) {
-        let Physical::Good(kind, data) = p else {
+        let Physical::Good(_, kind, data) = p else {
             return None;
         };
         match (kind, partial.take()) {
@@ -115,6 +118,39 @@ pub fn records_from(log: &[u8], start: usize) -> Option<Vec<Vec<u8>>> {
         }
     }
     partial.is_none().then_some(out)
+}
+
+/// The logical records of a whole log that can be read, each with its offset, and the offsets
+/// of the damaged physical records (each drops the rest of its block, and the record in
+/// progress, as LevelDB does). A record cut short by the end of the file is an unfinished
+/// write, not damage.
+pub fn records_tolerant(log: &[u8]) -> (Vec<(usize, Vec<u8>)>, Vec<usize>) {
+    let (mut out, mut bad) = (Vec::new(), Vec::new());
+    let mut partial: Option<(usize, Vec<u8>)> = None;
+    for p in physical(log, 0) {
+        match p {
+            Physical::Good(off, kind, data) => match (kind, partial.take()) {
+                (1, _) => out.push((off, data.to_vec())),
+                (2, _) => partial = Some((off, data.to_vec())),
+                (3, Some((start, mut p))) => {
+                    p.extend_from_slice(data);
+                    partial = Some((start, p));
+                }
+                (4, Some((start, mut p))) => {
+                    p.extend_from_slice(data);
+                    out.push((start, p));
+                }
+                // A middle or last fragment whose start was lost with a damaged record.
+                _ => {}
+            },
+            Physical::Bad(off) => {
+                bad.push(off);
+                partial = None;
+            }
+            Physical::Torn => {}
+        }
+    }
+    (out, bad)
 }
 
 fn varint(b: &[u8], pos: &mut usize) -> Option<u64> {
@@ -137,25 +173,33 @@ fn length_prefixed<'a>(b: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
     Some(s)
 }
 
-/// The keys a write-ahead log record (a WriteBatch: sequence, count, then puts and
-/// deletes) writes, or `None` when it does not decode.
-pub fn batch_keys(record: &[u8]) -> Option<Vec<&[u8]>> {
+/// One entry of a write batch: kind, key, value.
+pub type BatchEntry<'a> = (Op, &'a [u8], &'a [u8]);
+
+/// The entries of a write-ahead log record (a WriteBatch: sequence, count, then puts and
+/// deletes): the batch's first sequence number and each entry's kind, key and value (empty for
+/// a deletion), or `None` when it does not decode.
+pub fn batch_entries(record: &[u8]) -> Option<(u64, Vec<BatchEntry<'_>>)> {
+    let seq = u64::from_le_bytes(record.get(..8)?.try_into().ok()?);
     let count = u32::from_le_bytes(record.get(8..12)?.try_into().ok()?);
     let mut pos = 12;
-    let mut keys = Vec::with_capacity(count as usize);
+    let mut entries = Vec::with_capacity((count as usize).min(record.len()));
     for _ in 0..count {
         let kind = *record.get(pos)?;
         pos += 1;
-        keys.push(length_prefixed(record, &mut pos)?);
+        let key = length_prefixed(record, &mut pos)?;
         match kind {
-            1 => {
-                length_prefixed(record, &mut pos)?;
-            }
-            0 => {}
+            1 => entries.push((Op::Put, key, length_prefixed(record, &mut pos)?)),
+            0 => entries.push((Op::Delete, key, &[][..])),
             _ => return None,
         }
     }
-    (pos == record.len()).then_some(keys)
+    (pos == record.len()).then_some((seq, entries))
+}
+
+/// The keys a write-ahead log record writes, or `None` when it does not decode.
+pub fn batch_keys(record: &[u8]) -> Option<Vec<&[u8]>> {
+    batch_entries(record).map(|(_, e)| e.into_iter().map(|(_, k, _)| k).collect())
 }
 
 /// What a MANIFEST record (a VersionEdit) changes: `Some(log number it sets, if any)` when it

@@ -8,8 +8,11 @@
 
 mod cow_env;
 pub mod encoding;
+pub mod history;
 mod logcheck;
 pub mod meta;
+pub mod raw;
+mod salvage;
 pub(crate) mod swap_marker;
 mod table_check;
 mod write;
@@ -26,6 +29,7 @@ use crate::js::JsString;
 use crate::store::{Area, OriginInfo, StorageDamage, entry_bytes};
 
 pub use cow_env::{CowEnv, LogDamages, ReadFault, ReadFaults};
+pub use salvage::{SalvageStore, salvage_refusal};
 
 /// Finishes or undoes a write that was interrupted between the two renames of a swap, for
 /// every place `--store` may name a database (see `swap_marker`); gives notes for the user.
