@@ -15,7 +15,7 @@ use crate::store::leveldb::raw::{Damage, Op};
 #[serde(rename_all = "camelCase")]
 struct CommitOut {
     seq: u64,
-    time: f64,
+    time: serde_json::Value,
     size_bytes: u64,
 }
 
@@ -46,7 +46,7 @@ pub fn run(settings: &Settings, args: &HistoryArgs) -> Result<u8> {
                 .iter()
                 .map(|c| CommitOut {
                     seq: c.seq,
-                    time: c.time_ms,
+                    time: crate::js::number::to_json_value(c.time_ms),
                     size_bytes: c.size_bytes,
                 })
                 .collect(),

@@ -44,15 +44,21 @@ pub struct Row {
     /// When the browser committed it (epoch ms), when the files tell: exact when its write
     /// batch's `META` record is in the same log, else the first later commit the files hold
     /// (`timeExact: false`: committed at or before).
+    #[serde(serialize_with = "js_number")]
     pub time: Option<f64>,
     pub time_exact: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "js_number")]
     pub last_seen: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// The index's length, the schema version's text, … (what fits in a cell).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// A number as JavaScript prints it (`1800000000000`, not `1800000000000.0`).
+fn js_number<S: serde::Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    x.map(crate::js::number::to_json_value).serialize(s)
 }
 
 /// Which namespace key `key` is: (kind, peer id).
@@ -205,14 +211,14 @@ fn chosen(v: &KeyVersion, why: String) -> Chosen {
 
 /// `--deleted`: the last version of every namespace key whose newest version is a deletion
 /// (every peer record, and the index, metadata, key record and schema version when they are
-/// gone too). When the index still stands, the backup's index lists the recovered peers in the
-/// order of the newest index version that listed them, so that an `import` (merge) indexes
-/// them.
+/// gone too). The backup's index lists every recovered peer — in the order of the newest index
+/// versions that listed them, the last index's own bytes when it lists exactly them — so that
+/// an `import` (merge) indexes them, also after a logout.
 pub fn deleted(versions: &[KeyVersion], prefix: &str) -> Recovery {
     let keys = by_key(versions, prefix);
     let mut r = Recovery::default();
     let mut peers: Vec<String> = Vec::new();
-    let mut index_gone = false;
+    let mut last_index: Option<&KeyVersion> = None;
     for (key, vs) in &keys {
         let newest = vs.last().expect("a key has a version");
         if newest.op != Op::Delete {
@@ -220,6 +226,7 @@ pub fn deleted(versions: &[KeyVersion], prefix: &str) -> Recovery {
         }
         let (kind, peer_id) = classify(key, prefix).unwrap_or(("other", None));
         match vs.iter().rev().find(|v| v.op == Op::Put) {
+            Some(last) if kind == "index" => last_index = Some(last),
             Some(last) => {
                 r.chosen.push(chosen(
                     last,
@@ -228,7 +235,6 @@ pub fn deleted(versions: &[KeyVersion], prefix: &str) -> Recovery {
                 if let Some(id) = peer_id {
                     peers.push(id);
                 }
-                index_gone |= kind == "index";
             }
             None => r.unresolved.push(Unresolved {
                 key: key.to_string(),
@@ -239,27 +245,36 @@ pub fn deleted(versions: &[KeyVersion], prefix: &str) -> Recovery {
             }),
         }
     }
-    if !index_gone && !peers.is_empty() {
-        index_listing(
-            &keys,
+    let order = index_order(&keys, prefix, &peers);
+    let exact = last_index.filter(|v| {
+        v.value
+            .as_ref()
+            .is_some_and(|raw| matches!(parse_index(raw), Index::Ids { ids, .. } if ids == order))
+    });
+    match (exact, last_index) {
+        (Some(v), _) => r
+            .chosen
+            .push(chosen(v, "its last version before the deletion".into())),
+        _ if !peers.is_empty() => r.chosen.push(listing_entry(
             prefix,
-            &peers,
-            &mut r,
-            "lists the recovered peers, in the order the last index that held them gave",
-        );
+            &order,
+            "lists the recovered peers, in the order the last indexes that held them gave",
+        )),
+        (None, Some(v)) => r
+            .chosen
+            .push(chosen(v, "its last version before the deletion".into())),
+        (None, None) => {}
     }
+    r.chosen.sort_by(|a, b| a.key.cmp(&b.key));
     r
 }
 
-/// Adds an index entry listing `peers` (in the order of the newest index versions that list
-/// them; the rest after them) to the recovery.
-fn index_listing(
+/// `peers` in the order of the newest index versions that list them (the rest after them).
+fn index_order(
     keys: &BTreeMap<&JsString, Vec<&KeyVersion>>,
     prefix: &str,
     peers: &[String],
-    r: &mut Recovery,
-    why: &str,
-) {
+) -> Vec<String> {
     let index_key = JsString::from(format!("{prefix}{}", NsKey::Index.suffix()));
     let wanted: HashSet<&str> = peers.iter().map(String::as_str).collect();
     let mut order: Vec<String> = Vec::new();
@@ -276,15 +291,18 @@ fn index_listing(
         }
     }
     order.extend(peers.iter().filter(|p| !seen.contains(p.as_str())).cloned());
-    let json = serde_json::to_string(&order).expect("strings serialize");
-    r.chosen.push(Chosen {
-        key: index_key,
+    order
+}
+
+/// An index entry for the backup listing `order`.
+fn listing_entry(prefix: &str, order: &[String], why: &str) -> Chosen {
+    Chosen {
+        key: JsString::from(format!("{prefix}{}", NsKey::Index.suffix())),
         seq: 0,
         file: String::new(),
         why: why.to_owned(),
-        value: JsString::from(json),
-    });
-    r.chosen.sort_by(|a, b| a.key.cmp(&b.key));
+        value: JsString::from(serde_json::to_string(order).expect("strings serialize")),
+    }
 }
 
 /// `--as-of`: the namespace as it stood at `seq`, as far as the files tell: each key's newest
@@ -387,6 +405,9 @@ pub fn named(
             }
         }
     }
-    index_listing(&keys, prefix, &peers, &mut r, "lists the recovered peers");
+    let order = index_order(&keys, prefix, &peers);
+    r.chosen
+        .push(listing_entry(prefix, &order, "lists the recovered peers"));
+    r.chosen.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(r)
 }

@@ -2,6 +2,8 @@
 // answered with a blank page, so any http origin works).
 //
 //   node driver.mjs write <user-data-dir> <file.json>   {origin: [[key, value], ...], ...}
+//                                                        (a null value removes the key)
+//   node driver.mjs clear <user-data-dir> <origin>      localStorage.clear() (the app's logout)
 //   node driver.mjs read  <user-data-dir> <origin>      prints [[key, value], ...] (sorted)
 //   node driver.mjs hold  <user-data-dir> <origin>      keeps the profile open until stdin ends
 //
@@ -38,10 +40,17 @@ try {
     for (const [origin, pairs] of Object.entries(plan)) {
       const page = await open(origin);
       await page.evaluate((pairs) => {
-        for (const [k, v] of pairs) localStorage.setItem(k, v);
+        for (const [k, v] of pairs) {
+          if (v === null) localStorage.removeItem(k);
+          else localStorage.setItem(k, v);
+        }
       }, pairs);
       await page.close();
     }
+  } else if (cmd === 'clear') {
+    const page = await open(arg);
+    await page.evaluate(() => localStorage.clear());
+    await page.close();
   } else if (cmd === 'read') {
     const page = await open(arg);
     const pairs = await page.evaluate(() => {

@@ -15,6 +15,7 @@ pub mod firefox;
 pub mod firefox_bad;
 mod fixtures;
 mod fuzz_corpus;
+mod history;
 mod hostile;
 mod js_semantics;
 mod kills;
