@@ -279,11 +279,14 @@ fn profiles(me: &Path, dir: &Path) {
             .flatten()
             .filter(|e| e.file_name().to_string_lossy().ends_with(".ldb"))
             .count();
+        let mut medians = Vec::new();
         for cmd in [
             &["list", "--sort", "quality", "--limit", "10"][..],
             &[
                 "list", "--sort", "quality", "--limit", "10", "--origin", APP_ORIGIN,
             ][..],
+            &["history"][..],
+            &["history", "--origin", APP_ORIGIN][..],
         ] {
             let mut args: Vec<&OsStr> = cmd.iter().map(OsStr::new).collect();
             args.extend([
@@ -293,6 +296,7 @@ fn profiles(me: &Path, dir: &Path) {
                 OsStr::new(NOW),
             ]);
             let (median, min, rss) = measure(&args, 21);
+            medians.push(median);
             println!(
                 "| {label} ({tables} tables) | {} | {:.1} MB | `{}` | {} | {} | {:.1} MiB |",
                 others + 1,
@@ -303,6 +307,10 @@ fn profiles(me: &Path, dir: &Path) {
                 rss as f64 / 1024.0
             );
         }
+        println!(
+            "| {label} | | | `list` without `--origin` / with it | {:.2}× | | |",
+            medians[0].as_secs_f64() / medians[1].as_secs_f64()
+        );
         // A one-peer remove, each run on a fresh hard-linked copy of the user-data dir.
         let bin = OsStr::new(env!("CARGO_BIN_EXE_meshpeers"));
         let (mut times, mut peak, mut new_bytes) = (Vec::new(), 0, 0u64);

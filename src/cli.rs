@@ -170,7 +170,8 @@ pub struct GlobalArgs {
     pub store: Option<String>,
 
     /// The origin to work on (e.g. `http://127.0.0.1:3000`) when the store holds several.
-    /// Without it, the one origin that holds the namespace is used.
+    /// Without it, the one origin that holds the namespace's index (`<prefix>peers:index`) is
+    /// used; when none or several do, the one origin holding any namespace key.
     #[arg(long, env = "MESHPEERS_ORIGIN", global = true, value_name = "ORIGIN")]
     pub origin: Option<String>,
 

@@ -114,6 +114,18 @@ pub trait Backend {
     /// backend may leave out the origins that have none (a Firefox profile does not open
     /// databases that cannot hold the prefix); when none has any, every origin is listed.
     fn namespace_counts(&mut self, prefix: &str) -> Result<Vec<(String, usize)>>;
+    /// The origins whose namespace index (`<prefix>peers:index`) exists, which is how an origin
+    /// is chosen without `--origin` when exactly one has it. A backend that can find them
+    /// without visiting every origin overrides this.
+    fn index_holders(&mut self, prefix: &str) -> Result<Vec<String>> {
+        let index = format!("{prefix}{}", crate::peers::namespace::NsKey::Index.suffix());
+        Ok(self
+            .namespace_counts(&index)?
+            .into_iter()
+            .filter(|(o, n)| *n > 0 && !o.is_empty())
+            .map(|(o, _)| o)
+            .collect())
+    }
     /// Whether the store has data for `origin` (without listing every origin where the
     /// backend can tell directly).
     fn has_origin(&mut self, origin: &str) -> Result<bool> {

@@ -44,6 +44,12 @@ pub(super) fn choose_origin(
             note,
         });
     }
+    if opts.origin.is_none() {
+        // The one origin that holds the namespace's index; else the one holding any key.
+        if let [one] = backend.index_holders(&opts.prefix)?.as_slice() {
+            return Ok(plain(Some(one.clone())));
+        }
+    }
     let counts = backend.namespace_counts(&opts.prefix)?;
     let listing = |counts: &[(String, usize)]| listing(counts, &opts.prefix);
     if let Some(wanted) = &opts.origin {

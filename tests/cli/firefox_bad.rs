@@ -185,17 +185,26 @@ fn without_origin_the_one_holder_is_found_among_many_and_text_in_values_does_not
     assert_eq!(code, 0, "{err}");
     let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 5);
-    // A second origin with a namespace key: the choice is the user's, and both are named.
+    // A second origin with namespace keys but no index: the index holder is still the one.
     sql(
         &db(7),
         "INSERT INTO data (key, utf16_length, conversion_type, compression_type, value) VALUES ('mesh:schema:version', 1, 1, 0, CAST('1' AS BLOB))",
+    );
+    let (code, out, err) = run(["list", "--store", &s, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 5);
+    // A second index: the choice is the user's, and both origins are named.
+    sql(
+        &db(7),
+        "INSERT INTO data (key, utf16_length, conversion_type, compression_type, value) VALUES ('mesh:peers:index', 2, 1, 0, CAST('[]' AS BLOB))",
     );
     let (code, _, err) = run(["list", "--store", &s]);
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("holds the mesh: namespace in 2 origins:")
             && err.contains("http://127.0.0.1:3000 (")
-            && err.contains("https://site0007.example (1 mesh: keys)"),
+            && err.contains("https://site0007.example (2 mesh: keys)"),
         "{err}"
     );
 }

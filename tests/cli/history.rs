@@ -432,3 +432,153 @@ fn recover_as_of_rebuilds_the_namespace_the_page_had() {
     assert_eq!(code, 2);
     assert!(err.contains("exists; nothing was written"), "{err}");
 }
+
+/// Every peer record rusty-leveldb's own iterator reads in a copy of `dir` (it passes over a
+/// table block that fails its checksum): what survives, by an independent reader.
+fn peers_rusty_reads(dir: &Path, env: &TestEnv) -> std::collections::BTreeSet<String> {
+    let copy = env.copy(dir, "rusty-copy");
+    let mut db = rusty_leveldb::DB::open(
+        &copy,
+        rusty_leveldb::Options {
+            create_if_missing: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let prefix = format!("_{ORIGIN}\0\u{1}mesh:peer:");
+    let mut it = db.new_iter().unwrap();
+    use rusty_leveldb::LdbIterator;
+    it.seek(prefix.as_bytes());
+    let mut out = std::collections::BTreeSet::new();
+    while let Some((k, _)) = it.current() {
+        let Some(id) = k.strip_prefix(prefix.as_bytes()) else {
+            break;
+        };
+        out.insert(String::from_utf8(id.to_vec()).unwrap());
+        if !it.advance() {
+            break;
+        }
+    }
+    out
+}
+
+#[test]
+fn a_flipped_block_fails_reads_and_salvage_reads_around_it() {
+    let Some(script) = browser() else { return };
+    let Some(corpus) = corpus() else { return };
+    let env = TestEnv::new();
+    let profile = env.path("profile");
+    let store = crate::support::local_storage(&corpus.join("app-oracle-r1/store.json"));
+    let seed: Vec<(JsString, Option<JsString>)> = store
+        .iter()
+        .map(|(k, v)| (JsString::from(k.as_str()), Some(JsString::from(v.as_str()))))
+        .collect();
+    session(&script, &env, &profile, 1, &seed);
+    // A second session: Chromium moves the first one's log into a table when it opens.
+    session(
+        &script,
+        &env,
+        &profile,
+        2,
+        &[("theme".into(), Some("dark".into()))],
+    );
+    let dir = profile.join("Default/Local Storage/leveldb");
+    let table = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "ldb"))
+        .expect("Chromium wrote a table");
+    let all = json(["export", "--store", &s(&profile)]);
+    let peers_before = all["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e[0].as_str().unwrap().starts_with("mesh:peer:"))
+        .count();
+    // Flip bytes in the middle of the table: one data block fails its checksum.
+    let mut bytes = std::fs::read(&table).unwrap();
+    let mid = bytes.len() / 3;
+    for b in &mut bytes[mid..mid + 4] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&table, &bytes).unwrap();
+    let files = crate::support::read_files(&dir);
+    let name = table.file_name().unwrap().to_str().unwrap();
+
+    // A plain read fails naming the file and the block.
+    let (code, _, err) = run(["list", "--store", &s(&profile)]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains(name) && err.contains("block at offset"),
+        "{err}"
+    );
+    let (code, _, err) = run(["history", "--store", &s(&profile), "--origin", ORIGIN]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains(name) && err.contains("--salvage"), "{err}");
+
+    // --salvage: every record outside the block, as rusty-leveldb's reader finds them, and the
+    // block named.
+    let survivors = peers_rusty_reads(&dir, &env);
+    assert!(
+        !survivors.is_empty() && survivors.len() < peers_before,
+        "{} of {peers_before}",
+        survivors.len()
+    );
+    let out = crate::support::meshpeers()
+        .args(["export", "--salvage", "--store", &s(&profile)])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(name) && err.contains("fails its checksum; --salvage skipped it"),
+        "{err}"
+    );
+    let exported: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let salvaged: std::collections::BTreeSet<String> = exported["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            e[0].as_str()
+                .unwrap()
+                .strip_prefix("mesh:peer:")
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(salvaged, survivors);
+    // The records it gives are the browser's own.
+    for e in exported["entries"].as_array().unwrap() {
+        let key = e[0].as_str().unwrap();
+        assert_eq!(
+            Some(e[1].as_str().unwrap()),
+            store.get(key).map(String::as_str),
+            "{key}"
+        );
+    }
+    let listed = json([
+        "list",
+        "--salvage",
+        "--include-blacklisted",
+        "--store",
+        &s(&profile),
+    ]);
+    for p in listed.as_array().unwrap() {
+        assert!(survivors.contains(p["peerId"].as_str().unwrap()));
+    }
+    let h = json(["history", "--salvage", "--store", &s(&profile)]);
+    assert_eq!(h["damage"][0]["file"], name);
+    assert!(h["damage"][0]["offset"].as_u64().unwrap() <= mid as u64);
+    // Writes never run on a salvaged view; nothing changed on disk.
+    let id = survivors.iter().next().unwrap();
+    let (code, _, err) = run(["remove", id, "--salvage", "--yes", "--store", &s(&profile)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("a write never runs on it"), "{err}");
+    assert_eq!(crate::support::read_files(&dir), files);
+    // --salvage applies to LevelDB profiles only.
+    let flat = env.write("flat.json", "{}");
+    let (code, _, err) = run(["list", "--salvage", "--store", &s(&flat)]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is not one"), "{err}");
+}

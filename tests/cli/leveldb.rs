@@ -662,3 +662,70 @@ fn a_database_made_again_between_the_renames_is_left_alone_and_both_copies_kept(
         "{names:?}"
     );
 }
+
+#[test]
+fn without_origin_the_index_holder_is_chosen_and_without_any_index_the_one_holding_keys() {
+    const APP: &str = "http://127.0.0.1:3000";
+    let env = TestEnv::new();
+    let udd = env.path("udd");
+    let area = crate::synth::generate(&crate::synth::SynthOptions {
+        peers: 5,
+        seed: 4,
+        now: 1_795_176_000_000.0,
+    });
+    crate::synth::leveldb_profile(&udd, APP, &area, 40, 2_000, 9).unwrap();
+    let dir = udd.join("Default/Local Storage/leveldb");
+    let s = udd.display().to_string();
+    let chosen = || {
+        let (code, out, err) = run(["inspect", "--store", &s, "--json"]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<Value>(&out).unwrap()["origin"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let key = |o: &str, k: &str| format!("_{o}\0\x01{k}").into_bytes();
+    let change = |f: &dyn Fn(&mut rusty_leveldb::DB)| {
+        let mut db = raw_db(&dir);
+        f(&mut db);
+        db.close().unwrap();
+    };
+    assert_eq!(chosen(), APP);
+    let index = raw_db(&dir).get(&key(APP, "mesh:peers:index")).unwrap();
+    // No index anywhere: the one origin holding namespace keys.
+    change(&|db| db.delete(&key(APP, "mesh:peers:index")).unwrap());
+    assert_eq!(chosen(), APP);
+    // Another origin with a namespace key and still no index: the user chooses.
+    let other = "https://site0003.example";
+    change(&|db| {
+        db.put(&key(other, "mesh:schema:version"), b"\x011")
+            .unwrap()
+    });
+    let (code, _, err) = run(["list", "--store", &s]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("in 2 origins:") && err.contains(APP) && err.contains(other),
+        "{err}"
+    );
+    // The app's index back: its origin is the one, whatever else holds namespace keys.
+    change(&|db| db.put(&key(APP, "mesh:peers:index"), &index).unwrap());
+    assert_eq!(chosen(), APP);
+    // Two indexes: the user chooses again, and both are named.
+    change(&|db| db.put(&key(other, "mesh:peers:index"), b"\x01[]").unwrap());
+    let (code, _, err) = run(["list", "--store", &s]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("in 2 origins:") && err.contains(APP) && err.contains(other),
+        "{err}"
+    );
+    let (code, out, err) = run(["list", "--store", &s, "--origin", APP, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+}

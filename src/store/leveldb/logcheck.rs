@@ -243,14 +243,31 @@ pub fn edit_log_number(record: &[u8]) -> Option<Option<u64>> {
     (deleted == added).then_some(log)
 }
 
-/// The log number a whole MANIFEST leaves set (the last one any edit sets).
-pub fn manifest_log_number(manifest: &[u8]) -> Option<u64> {
+/// A table as the MANIFEST lists it: level, file number, smallest and largest internal keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableMeta {
+    pub level: u64,
+    pub number: u64,
+    pub smallest: Vec<u8>,
+    pub largest: Vec<u8>,
+}
+
+/// What a whole MANIFEST leaves in place: the live tables and the log number.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ManifestState {
+    pub log_number: Option<u64>,
+    pub tables: Vec<TableMeta>,
+}
+
+/// Replays every edit of a MANIFEST; `None` when any record is damaged or does not decode.
+pub fn manifest_state(manifest: &[u8]) -> Option<ManifestState> {
     let mut log = None;
+    let mut tables: std::collections::BTreeMap<(u64, u64), TableMeta> =
+        std::collections::BTreeMap::new();
     for record in records_from(manifest, 0)? {
         let mut pos = 0;
         while pos < record.len() {
-            let tag = varint(&record, &mut pos)?;
-            match tag {
+            match varint(&record, &mut pos)? {
                 1 => {
                     length_prefixed(&record, &mut pos)?;
                 }
@@ -263,21 +280,39 @@ pub fn manifest_log_number(manifest: &[u8]) -> Option<u64> {
                     length_prefixed(&record, &mut pos)?;
                 }
                 6 => {
-                    varint(&record, &mut pos)?;
-                    varint(&record, &mut pos)?;
+                    let level = varint(&record, &mut pos)?;
+                    let number = varint(&record, &mut pos)?;
+                    tables.remove(&(level, number));
                 }
                 7 => {
-                    for _ in 0..3 {
-                        varint(&record, &mut pos)?;
-                    }
-                    length_prefixed(&record, &mut pos)?;
-                    length_prefixed(&record, &mut pos)?;
+                    let level = varint(&record, &mut pos)?;
+                    let number = varint(&record, &mut pos)?;
+                    varint(&record, &mut pos)?; // size
+                    let smallest = length_prefixed(&record, &mut pos)?.to_vec();
+                    let largest = length_prefixed(&record, &mut pos)?.to_vec();
+                    tables.insert(
+                        (level, number),
+                        TableMeta {
+                            level,
+                            number,
+                            smallest,
+                            largest,
+                        },
+                    );
                 }
                 _ => return None,
             }
         }
     }
-    log
+    Some(ManifestState {
+        log_number: log,
+        tables: tables.into_values().collect(),
+    })
+}
+
+/// The log number a whole MANIFEST leaves set (the last one any edit sets).
+pub fn manifest_log_number(manifest: &[u8]) -> Option<u64> {
+    manifest_state(manifest)?.log_number
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! directory is never changed, even while a browser holds it.
 
 mod cow_env;
+mod discover;
 pub mod encoding;
 pub mod history;
 mod logcheck;
@@ -506,6 +507,26 @@ impl crate::store::Backend for LevelDbStore {
             }
             namespace_counts(db, prefix, false)
         })
+    }
+
+    fn index_holders(&mut self, prefix: &str) -> Result<Vec<String>> {
+        let index = JsString::from(format!(
+            "{prefix}{}",
+            crate::peers::namespace::NsKey::Index.suffix()
+        ));
+        let key = encoding::encode(&index);
+        let dir = self.dir.clone();
+        let r = self.read(|db| Ok(discover::holders(&dir, db, &key)))?;
+        if let Some(found) = r {
+            return Ok(found);
+        }
+        // The files are not as the fast path expects: visit every origin.
+        let counts = self.read(|db| walk_origins(db, std::slice::from_ref(&key)))?;
+        Ok(counts
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(o, _)| o)
+            .collect())
     }
 
     fn has_origin(&mut self, origin: &str) -> Result<bool> {

@@ -56,12 +56,34 @@ pub(super) fn read_block(
     let mut buf = vec![0u8; total];
     file.read_exact_at(&mut buf, offset).map_err(|e| {
         if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            format!("truncated: the block at offset {offset} ({size} bytes) ends past the end of the file")
+            format!(
+                "truncated: the block at offset {offset} ({size} bytes) ends past the end of the file"
+            )
         } else {
             format!("the block at offset {offset} cannot be read: {e}")
         }
     })?;
+    decode_block(&buf, (offset, size), verify)
+}
+
+/// Decodes the block `h` whose bytes (with their 5-byte trailer) are `buf`.
+pub(super) fn decode_block(buf: &[u8], h: (u64, u64), verify: bool) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    decode_block_into(buf, h, verify, &mut out)?;
+    Ok(out)
+}
+
+/// `decode_block` into `out` (replacing what it held, reusing its memory).
+pub(super) fn decode_block_into(
+    buf: &[u8],
+    (offset, size): (u64, u64),
+    verify: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     let size = size as usize;
+    if buf.len() != size + TRAILER_LEN as usize {
+        return Err(format!("the block at offset {offset} is cut short"));
+    }
     let kind = buf[size];
     if verify {
         let stored =
@@ -72,16 +94,25 @@ pub(super) fn read_block(
             ));
         }
     }
-    buf.truncate(size);
+    let data = &buf[..size];
+    out.clear();
     match kind {
-        0 => Ok(buf),
-        1 => snap::raw::Decoder::new()
-            .decompress_vec(&buf)
-            .map_err(|e| format!("the block at offset {offset} does not decompress: {e}")),
-        k => Err(format!(
-            "the block at offset {offset} has an unknown compression {k}"
-        )),
+        0 => out.extend_from_slice(data),
+        1 => {
+            let len = snap::raw::decompress_len(data)
+                .map_err(|e| format!("the block at offset {offset} does not decompress: {e}"))?;
+            out.resize(len, 0);
+            snap::raw::Decoder::new()
+                .decompress(data, out)
+                .map_err(|e| format!("the block at offset {offset} does not decompress: {e}"))?;
+        }
+        k => {
+            return Err(format!(
+                "the block at offset {offset} has an unknown compression {k}"
+            ));
+        }
     }
+    Ok(())
 }
 
 /// A block entry: its whole key and its value.
@@ -89,6 +120,17 @@ pub(super) type BlockEntry<'a> = (Vec<u8>, &'a [u8]);
 
 /// A block's entries (key, value), prefix compression undone.
 pub(super) fn block_entries(block: &[u8]) -> Result<Vec<BlockEntry<'_>>, String> {
+    let mut out: Vec<BlockEntry> = Vec::new();
+    for_each_entry(block, |k, v| out.push((k.to_vec(), v)))?;
+    Ok(out)
+}
+
+/// Calls `f` with each entry of a block (its whole key, its value), in order, reusing one key
+/// buffer.
+pub(super) fn for_each_entry<'b>(
+    block: &'b [u8],
+    mut f: impl FnMut(&[u8], &'b [u8]),
+) -> Result<(), String> {
     let bad = || "a block entry is damaged".to_owned();
     if block.len() < 4 {
         return Err(bad());
@@ -98,7 +140,6 @@ pub(super) fn block_entries(block: &[u8]) -> Result<Vec<BlockEntry<'_>>, String>
         .checked_mul(4)
         .and_then(|r| block.len().checked_sub(4 + r))
         .ok_or_else(bad)?;
-    let mut out: Vec<BlockEntry> = Vec::new();
     let mut last: Vec<u8> = Vec::new();
     let mut i = 0;
     while i < data_end {
@@ -120,10 +161,10 @@ pub(super) fn block_entries(block: &[u8]) -> Result<Vec<BlockEntry<'_>>, String>
         }
         last.truncate(shared as usize);
         last.extend_from_slice(&block[key_start..key_end]);
-        out.push((last.clone(), &block[key_end..value_end]));
+        f(&last, &block[key_end..value_end]);
         i = value_end;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// What a version does to its key.
