@@ -57,6 +57,27 @@ fn measure(args: &[&OsStr], runs: usize) -> (Duration, Duration, i64) {
     (times[runs / 2], times[0], peak)
 }
 
+/// `measure` for two commands run in turn (a, b, a, b, ...), so that a change in the machine's
+/// load weighs on both alike: their medians and minimums, and their peak memory.
+fn measure_pair(a: &[&OsStr], b: &[&OsStr], runs: usize) -> [(Duration, Duration, i64); 2] {
+    let bin = OsStr::new(env!("CARGO_BIN_EXE_meshpeers"));
+    run_once(bin, a);
+    run_once(bin, b);
+    let mut times = [Vec::with_capacity(runs), Vec::with_capacity(runs)];
+    let mut peak = [0, 0];
+    for _ in 0..runs {
+        for (i, args) in [a, b].into_iter().enumerate() {
+            let (t, rss) = run_once(bin, args);
+            times[i].push(t);
+            peak[i] = peak[i].max(rss);
+        }
+    }
+    [0, 1].map(|i| {
+        times[i].sort();
+        (times[i][runs / 2], times[i][0], peak[i])
+    })
+}
+
 /// `measure` for a command that changes the store: each run starts from a fresh copy of
 /// `template` (the copy is not timed) and writes its namespace backup into `scratch`.
 fn measure_write(
@@ -280,23 +301,32 @@ fn profiles(me: &Path, dir: &Path) {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".ldb"))
             .count();
         let mut medians = Vec::new();
-        for cmd in [
+        let commands = [
             &["list", "--sort", "quality", "--limit", "10"][..],
             &[
                 "list", "--sort", "quality", "--limit", "10", "--origin", APP_ORIGIN,
             ][..],
             &["history"][..],
             &["history", "--origin", APP_ORIGIN][..],
-        ] {
-            let mut args: Vec<&OsStr> = cmd.iter().map(OsStr::new).collect();
-            args.extend([
-                OsStr::new("--store"),
-                udd.as_os_str(),
-                OsStr::new("--now"),
-                OsStr::new(NOW),
-            ]);
-            let (median, min, rss) = measure(&args, 21);
-            medians.push(median);
+        ];
+        let args: Vec<Vec<&OsStr>> = commands
+            .iter()
+            .map(|cmd| {
+                let mut args: Vec<&OsStr> = cmd.iter().map(OsStr::new).collect();
+                args.extend([
+                    OsStr::new("--store"),
+                    udd.as_os_str(),
+                    OsStr::new("--now"),
+                    OsStr::new(NOW),
+                ]);
+                args
+            })
+            .collect();
+        // Each command with and without --origin in turn: their ratio is what is compared.
+        let [l0, l1] = measure_pair(&args[0], &args[1], 41);
+        let [h0, h1] = measure_pair(&args[2], &args[3], 21);
+        for (cmd, (median, min, rss)) in commands.iter().zip([l0, l1, h0, h1]) {
+            medians.push((median, min));
             println!(
                 "| {label} ({tables} tables) | {} | {:.1} MB | `{}` | {} | {} | {:.1} MiB |",
                 others + 1,
@@ -308,8 +338,9 @@ fn profiles(me: &Path, dir: &Path) {
             );
         }
         println!(
-            "| {label} | | | `list` without `--origin` / with it | {:.2}× | | |",
-            medians[0].as_secs_f64() / medians[1].as_secs_f64()
+            "| {label} | | | `list` without `--origin` / with it | {:.2}× | {:.2}× | |",
+            medians[0].0.as_secs_f64() / medians[1].0.as_secs_f64(),
+            medians[0].1.as_secs_f64() / medians[1].1.as_secs_f64()
         );
         // A one-peer remove, each run on a fresh hard-linked copy of the user-data dir.
         let bin = OsStr::new(env!("CARGO_BIN_EXE_meshpeers"));

@@ -262,7 +262,9 @@ impl Store {
         match (leveldb_dir, sqlite_file) {
             (Some(dir), Some(file)) => return Self::open_chromium_pair(opts, dir, file),
             (Some(dir), None) => {
-                let backend: Box<dyn Backend> = Box::new(leveldb::LevelDbStore::open(&dir)?);
+                let discover = opts.origin.is_none().then_some(opts.prefix.as_str());
+                let backend: Box<dyn Backend> =
+                    Box::new(leveldb::LevelDbStore::open_discovering(&dir, discover)?);
                 let location = dir.display().to_string();
                 return Self::with_backend(location, backend, Some(dir), opts);
             }

@@ -318,6 +318,13 @@ fn keys_under(table: &TableProbe, prefix: &[u8], out: &mut BTreeSet<Vec<u8>>) ->
 /// The origins whose `_<origin>\0<key>` exists (`key` encoded, format byte first), found as
 /// described above; `None` when the files do not allow it.
 pub fn holders(dir: &Path, db: &mut DB, key: &[u8]) -> Option<Vec<String>> {
+    Some(confirm(db, key, candidates(dir, key)?))
+}
+
+/// The keys `_<origin>\0<key>` the files may hold: every one they hold, and perhaps a few more
+/// (a filter's false positive, a later deletion). Reads only the files, not the database, so it
+/// can run while the database opens.
+pub fn candidates(dir: &Path, key: &[u8]) -> Option<BTreeSet<Vec<u8>>> {
     let current = std::fs::read_to_string(dir.join("CURRENT")).ok()?;
     let manifest = std::fs::read(dir.join(current.trim_end())).ok()?;
     let state = logcheck::manifest_state(&manifest)?;
@@ -407,7 +414,11 @@ pub fn holders(dir: &Path, db: &mut DB, key: &[u8]) -> Option<Vec<String>> {
             .zip(maybe)
             .filter_map(|(k, m)| m.then_some(k)),
     );
-    // Confirmed with real lookups (a later deletion, a filter's false positive).
+    Some(candidates)
+}
+
+/// The origins of the `candidates` the database holds, confirmed with real lookups.
+pub fn confirm(db: &mut DB, key: &[u8], candidates: BTreeSet<Vec<u8>>) -> Vec<String> {
     let mut out = Vec::new();
     for k in candidates {
         if db.get(&k).is_some() {
@@ -415,7 +426,7 @@ pub fn holders(dir: &Path, db: &mut DB, key: &[u8]) -> Option<Vec<String>> {
             out.push(String::from_utf8_lossy(origin).into_owned());
         }
     }
-    Some(out)
+    out
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod write;
 
 pub(crate) use write::{KEPT_INFIX, KEPT_STAMP, prune_kept};
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -436,13 +437,40 @@ fn walk_origins(db: &mut DB, probes: &[Vec<u8>]) -> Result<Vec<(String, usize)>>
 pub struct LevelDbStore {
     dir: PathBuf,
     db: ReadDb,
+    /// The keys that may be the index of `.0`'s namespace, found while the database opened.
+    early: Option<(String, Option<BTreeSet<Vec<u8>>>)>,
+}
+
+/// The encoded key of the namespace's index.
+fn index_key(prefix: &str) -> Vec<u8> {
+    let index = JsString::from(format!(
+        "{prefix}{}",
+        crate::peers::namespace::NsKey::Index.suffix()
+    ));
+    encoding::encode(&index)
 }
 
 impl LevelDbStore {
     pub fn open(dir: &Path) -> Result<LevelDbStore> {
+        Self::open_discovering(dir, None)
+    }
+
+    /// Opens the database; with `prefix` (no `--origin` given), also looks for the origins
+    /// holding that namespace's index on another thread while the database opens: the
+    /// files-only part of `index_holders`, which would otherwise run after it.
+    pub fn open_discovering(dir: &Path, prefix: Option<&str>) -> Result<LevelDbStore> {
+        let key = prefix.map(index_key);
+        let (db, found) = std::thread::scope(|scope| {
+            let job = key
+                .as_deref()
+                .map(|key| scope.spawn(move || discover::candidates(dir, key)));
+            let db = ReadDb::open(dir);
+            (db, job.map(|job| job.join().ok().flatten()))
+        });
         Ok(LevelDbStore {
             dir: dir.to_path_buf(),
-            db: ReadDb::open(dir)?,
+            db: db?,
+            early: prefix.map(str::to_owned).zip(found),
         })
     }
 
@@ -510,13 +538,16 @@ impl crate::store::Backend for LevelDbStore {
     }
 
     fn index_holders(&mut self, prefix: &str) -> Result<Vec<String>> {
-        let index = JsString::from(format!(
-            "{prefix}{}",
-            crate::peers::namespace::NsKey::Index.suffix()
-        ));
-        let key = encoding::encode(&index);
+        let key = index_key(prefix);
         let dir = self.dir.clone();
-        let r = self.read(|db| Ok(discover::holders(&dir, db, &key)))?;
+        let early = match self.early.take() {
+            Some((p, found)) if p == prefix => found,
+            _ => None,
+        };
+        let r = match early {
+            Some(found) => Some(self.read(|db| Ok(discover::confirm(db, &key, found.clone())))?),
+            None => self.read(|db| Ok(discover::holders(&dir, db, &key)))?,
+        };
         if let Some(found) = r {
             return Ok(found);
         }
