@@ -141,7 +141,8 @@ Environment:
 /// write a backup of the namespace first and apply the change in one atomic save. Every other
 /// key, origin and cookie is carried through untouched.
 #[derive(Debug, Parser)]
-#[command(name = "meshpeers", version, propagate_version = true, after_long_help = EXIT_STATUS)]
+#[command(name = "meshpeers", version, propagate_version = true, after_help = examples::TOP,
+          after_long_help = format!("{}\n\n{EXIT_STATUS}", examples::TOP))]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -282,6 +283,7 @@ pub enum Command {
 /// namespace's index; `lastModified` the browser's last write to the origin (epoch ms, or
 /// null); `running` whether the browser runs with that profile now.
 #[derive(Debug, Args)]
+#[command(after_help = examples::LOCATE)]
 pub struct LocateArgs {
     /// The home directory to search (default: $HOME), e.g. a copy of a user's home.
     #[arg(long, value_name = "DIR")]
@@ -300,6 +302,7 @@ pub struct LocateArgs {
 /// `keyRecord` is null or {kind, alg} with kind jwk, passphrase, wrapped, jwk-unusable or
 /// unknown.
 #[derive(Debug, Args)]
+#[command(after_help = examples::INSPECT)]
 pub struct InspectArgs {}
 
 /// List peers as the app's queryPeers does (alias: query).
@@ -313,7 +316,7 @@ pub struct InspectArgs {}
 /// lastConnected, quality, connectionType, latency, reconnectionAttempts, blacklistUntil,
 /// hasSecret}; record fields as stored (null when absent).
 #[derive(Debug, Args)]
-#[command(visible_alias = "query")]
+#[command(after_help = examples::LIST, visible_alias = "query")]
 pub struct ListArgs {
     /// Sort key: last-seen, last-connected or quality (the app's names lastSeen and
     /// lastConnected work too).
@@ -380,6 +383,7 @@ impl ConnectionType {
 /// connections, reliability, penalty}, reason, appScoreNaN}; `record` is the stored record
 /// with `encryptedSecret`/`sharedSecret` replaced by "(hidden)".
 #[derive(Debug, Args)]
+#[command(after_help = examples::SHOW)]
 pub struct ShowArgs {
     /// The peer id, or a prefix of it that names one peer.
     pub id: String,
@@ -394,6 +398,7 @@ pub struct ShowArgs {
 /// is 2 × the length of each indexed record; originBytes is 2 per UTF-16 unit of every key and
 /// value of the origin; quotaBytes is Chromium's 10 MiB per origin.
 #[derive(Debug, Args)]
+#[command(after_help = examples::STATS)]
 pub struct StatsArgs {}
 
 /// Every peer's quality and reconnection scores with their parts, as the app computes them.
@@ -410,6 +415,7 @@ pub struct StatsArgs {}
 /// successRate, connectionType, uptime}, reconnection, reconnectionParts:{quality, recency,
 /// connections, reliability, penalty}, reason, appScoreNaN}; penalty is negative.
 #[derive(Debug, Args)]
+#[command(after_help = examples::SCORE)]
 pub struct ScoreArgs {
     /// Peer ids (or unambiguous prefixes); all indexed peers when none is given.
     pub ids: Vec<String>,
@@ -425,6 +431,7 @@ pub struct ScoreArgs {
 /// JSON (`--json`): an array in order of {peerId, displayName, score, quality, reason,
 /// parts:{quality, recency, connections, reliability, penalty}, appScoreNaN}.
 #[derive(Debug, Args)]
+#[command(after_help = examples::CANDIDATES)]
 pub struct CandidatesArgs {
     /// How many candidates.
     #[arg(long, default_value_t = 10, value_name = "N")]
@@ -493,6 +500,7 @@ pub struct WriteArgs {
 /// JSON (`--json`): {dryRun, actions:[{peerId, displayName, action, rule, rules, reason}],
 /// backup, keys:{written, deleted}, warnings}; `backup` is null on a dry run.
 #[derive(Debug, Args)]
+#[command(after_help = examples::CLEANUP)]
 pub struct CleanupArgs {
     /// Which peers to remove.
     #[arg(long, value_enum, default_value = "stale")]
@@ -545,6 +553,7 @@ pub struct CleanupArgs {
 /// JSON (`--json`): {dryRun, actions:[{peerId, displayName, action, rule, reason}], backup,
 /// keys:{written, deleted}, warnings}.
 #[derive(Debug, Args)]
+#[command(after_help = examples::REMOVE)]
 pub struct RemoveArgs {
     /// The peer ids.
     #[arg(required = true)]
@@ -563,6 +572,7 @@ pub struct RemoveArgs {
 ///
 /// JSON (`--json`): {dryRun, actions:[…], backup, keys:{written, deleted}, warnings}.
 #[derive(Debug, Args)]
+#[command(after_help = examples::CLEAR)]
 pub struct ClearArgs {
     #[command(flatten)]
     pub write: WriteArgs,
@@ -577,7 +587,7 @@ pub struct ClearArgs {
 ///
 /// JSON (`--json`): {dryRun, actions:[…], backup, keys:{written, deleted}, warnings}.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("which").required(true).args(["expired", "ids"]))]
+#[command(after_help = examples::UNBLACKLIST, group = clap::ArgGroup::new("which").required(true).args(["expired", "ids"]))]
 pub struct UnblacklistArgs {
     /// Every blacklist that has ended (blacklistUntil before now).
     #[arg(long)]
@@ -601,6 +611,7 @@ pub struct UnblacklistArgs {
 /// --peers-only --format json|ndjson|csv writes one row per indexed peer for analysis.
 /// Output goes to -o FILE (created 0600, replaced atomically) or stdout.
 #[derive(Debug, Args)]
+#[command(after_help = examples::EXPORT)]
 pub struct ExportArgs {
     /// Write here instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -653,6 +664,7 @@ pub enum RowFormat {
 /// JSON (`--json`): {dryRun, actions:[{peerId, action, rule, reason}], backup, keys:{written,
 /// deleted}, warnings}.
 #[derive(Debug, Args)]
+#[command(after_help = examples::IMPORT)]
 pub struct ImportArgs {
     /// The backup file (`-` for stdin).
     pub file: String,
@@ -717,6 +729,7 @@ pub struct PassphraseArgs {
 /// JSON (`--json`): an array of {peerId, hasSecret, decrypts, plaintextAtRest, error,
 /// secret}; decrypts is null without a key; secret only with --reveal.
 #[derive(Debug, Args)]
+#[command(after_help = examples::SECRETS)]
 pub struct SecretsArgs {
     /// Print the decrypted secrets.
     #[arg(long)]
@@ -746,6 +759,7 @@ pub struct SecretsArgs {
 /// JSON (`--json`): {dryRun, actions:[{peerId, action, rule, reason}], backup, keys:{written,
 /// deleted}, warnings}.
 #[derive(Debug, Args)]
+#[command(after_help = examples::RE_ENCRYPT)]
 pub struct ReEncryptArgs {
     /// The new key record.
     #[arg(long, value_enum)]
@@ -784,7 +798,7 @@ pub struct ReEncryptArgs {
 ///
 /// JSON (`--json`): {findings:[{severity, code, key, message}], errors, warnings, infos}.
 #[derive(Debug, Args)]
-#[command(after_long_help = crate::peers::findings::codes_help())]
+#[command(after_help = examples::VALIDATE, after_long_help = format!("{}\n\n{}", examples::VALIDATE, crate::peers::findings::codes_help()))]
 pub struct ValidateArgs {
     /// Warnings make the exit status 1 too.
     #[arg(long)]
@@ -810,6 +824,7 @@ pub struct ValidateArgs {
 /// secret}]}], keys:[{key, change, detail, old, new}], otherKeys (with --all-keys)}; `change`
 /// is added, removed or changed; a secret field has secret:true and no old/new.
 #[derive(Debug, Args)]
+#[command(after_help = examples::DIFF)]
 pub struct DiffArgs {
     /// The first store or backup (the "old" side).
     pub a: String,
@@ -847,6 +862,7 @@ pub struct DiffArgs {
 /// displayName, detail}], damage:[{file, offset, problem}]}; kind is peer, index, metadata,
 /// key, schema or other; op put or delete; state live, older or deleted.
 #[derive(Debug, Args)]
+#[command(after_help = examples::HISTORY)]
 pub struct HistoryArgs {
     /// Only these peers' records (ids or id prefixes).
     #[arg(value_name = "ID")]
@@ -871,7 +887,7 @@ pub struct HistoryArgs {
 /// JSON (`--json`): {output, origin, chosen:[{key, seq, file, why}], unresolved:[{key,
 /// problem}], peers}.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("what").required(true).args(["deleted", "as_of", "versions"]))]
+#[command(after_help = examples::RECOVER, group = clap::ArgGroup::new("what").required(true).args(["deleted", "as_of", "versions"]))]
 pub struct RecoverArgs {
     /// Write the backup here (created 0600).
     #[arg(long, short = 'o', value_name = "FILE", required = true)]
@@ -943,6 +959,7 @@ fn parse_version(s: &str) -> Result<(String, u64), String> {
 /// JSON (`--json`): {dryRun, actions:[…], backup, keys:{written, deleted}, warnings,
 /// quarantine}.
 #[derive(Debug, Args)]
+#[command(after_help = examples::REPAIR)]
 pub struct RepairArgs {
     /// Replace full IP addresses by their /24 (IPv4) or /48 (IPv6) network.
     #[arg(long)]
@@ -965,7 +982,206 @@ pub struct RepairArgs {
 
 /// Print a shell completion script.
 #[derive(Debug, Args)]
+#[command(after_help = examples::COMPLETIONS)]
 pub struct CompletionsArgs {
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// Each command's examples (`after_help`): real command lines, each under a comment line;
+/// a test parses every one.
+pub mod examples {
+    pub const TOP: &str = "\
+Examples:
+  # The best peers of a Chromium profile (found in the user-data directory)
+  meshpeers list --store ~/.config/chromium --sort quality --limit 10
+  # What the recommended cleanup would remove from a dump, writing nothing
+  meshpeers cleanup --store dump.json --strategy hybrid --dry-run
+  # Back up a test browser's peers, and restore them later
+  meshpeers export --store ~/.config/chromium -o peers.json
+  meshpeers import peers.json --store ~/.config/chromium
+  # Every store on this machine that holds the namespace
+  meshpeers locate";
+    pub const LOCATE: &str = "\
+Examples:
+  # Every browser profile of this user that holds the namespace
+  meshpeers locate
+  # The same in a copy of a user's home directory, as JSON
+  meshpeers locate --root /mnt/backup/home/alice --json";
+    pub const INSPECT: &str = "\
+Examples:
+  # What a user's exported dump holds
+  meshpeers inspect --store dump.json
+  # A Chromium profile, one origin of several
+  meshpeers inspect --store ~/.config/chromium --origin https://chat.example";
+    pub const LIST: &str = "\
+Examples:
+  # The 20 best-scored peers, as the app ranks them
+  meshpeers list --store dump.json --sort quality --limit 20
+  # WebRTC host peers seen in the last day, blacklisted ones too
+  meshpeers list --store dump.json --type host --max-age 1d --include-blacklisted
+  # Every peer of a Firefox profile, as JSON for jq
+  meshpeers list --store ~/.mozilla/firefox --json";
+    pub const SHOW: &str = "\
+Examples:
+  # One peer's record, by an id prefix as `list` shows it
+  meshpeers show 3f2a9c1e --store dump.json
+  # Its raw JSON
+  meshpeers show 3f2a9c1e --store dump.json --json";
+    pub const STATS: &str = "\
+Examples:
+  # How the store is spread: quality, age, size against the quota
+  meshpeers stats --store dump.json
+  # At a fixed time, as JSON
+  meshpeers stats --store dump.json --now 2026-01-01T00:00:00Z --json";
+    pub const SCORE: &str = "\
+Examples:
+  # Every peer's quality score with its parts
+  meshpeers score --store dump.json
+  # Two peers, by id prefix
+  meshpeers score 3f2a9c1e 8b01d4aa --store dump.json";
+    pub const CANDIDATES: &str = "\
+Examples:
+  # The 10 peers the app would reconnect to first
+  meshpeers candidates --store dump.json
+  # The 5 best seen in the last hour, with quality at least 50
+  meshpeers candidates --store dump.json --limit 5 --max-age 1h --min-quality 50";
+    pub const CLEANUP: &str = "\
+Examples:
+  # What the guide's recommended cleanup would remove, writing nothing
+  meshpeers cleanup --store dump.json --strategy hybrid --dry-run
+  # Remove peers unseen for 14 days from a closed browser's profile
+  meshpeers cleanup --store ~/.config/chromium --strategy age --max-age 14d
+  # Keep the 50 most recently seen peers, without asking
+  meshpeers cleanup --store dump.json --strategy lru --keep 50 --yes";
+    pub const REMOVE: &str = "\
+Examples:
+  # Remove one peer (a backup of the namespace is written first)
+  meshpeers remove 3f2a9c1e --store dump.json
+  # Two peers, with the backup in a chosen file
+  meshpeers remove 3f2a9c1e 8b01d4aa --store dump.json --backup before-remove.json";
+    pub const CLEAR: &str = "\
+Examples:
+  # What clearing the namespace would remove
+  meshpeers clear --store dump.json --dry-run
+  # Clear it (as the app's logout), without asking
+  meshpeers clear --store dump.json --yes";
+    pub const UNBLACKLIST: &str = "\
+Examples:
+  # Lift every blacklist that has ended
+  meshpeers unblacklist --expired --store dump.json
+  # Lift one peer's blacklist now
+  meshpeers unblacklist 3f2a9c1e --store dump.json";
+    pub const EXPORT: &str = "\
+Examples:
+  # A meshpeers backup of the namespace
+  meshpeers export --store ~/.config/chromium -o peers-backup.json
+  # The peers as CSV rows, without secrets or addresses
+  meshpeers export --store dump.json --peers-only --format csv --redact
+  # The app's own exportData() shape
+  meshpeers export --store dump.json --app-format -o app-export.json";
+    pub const IMPORT: &str = "\
+Examples:
+  # Merge a backup into a test browser's profile (newer records win)
+  meshpeers import peers-backup.json --store ~/.config/chromium
+  # Replace the namespace with the backup, first seeing what would change
+  meshpeers import peers-backup.json --store dump.json --mode replace --dry-run";
+    pub const SECRETS: &str = "\
+Examples:
+  # Which shared secrets decrypt with the store's key
+  meshpeers secrets --store dump.json
+  # Print them, the passphrase read from a file
+  meshpeers secrets --store dump.json --reveal --passphrase-file pass.txt";
+    pub const RE_ENCRYPT: &str = "\
+Examples:
+  # Re-encrypt every secret under a passphrase-derived key
+  meshpeers re-encrypt --store dump.json --to passphrase --new-passphrase-file new.txt
+  # What a new random key would change, writing nothing
+  meshpeers re-encrypt --store dump.json --to jwk --dry-run";
+    pub const VALIDATE: &str = "\
+Examples:
+  # Check the namespace against the app's rules (exit 1 on errors)
+  meshpeers validate --store dump.json
+  # In CI: warnings fail too, findings as JSON
+  meshpeers validate --store dump.json --strict --json";
+    pub const DIFF: &str = "\
+Examples:
+  # What a cleanup changed: the profile against the backup it wrote
+  meshpeers diff dump.json dump.json.meshpeers-backup.json
+  # A Chromium profile against a Firefox one, every key of the origin
+  meshpeers diff ~/.config/chromium ~/.mozilla/firefox --all-keys";
+    pub const HISTORY: &str = "\
+Examples:
+  # Every version of every namespace key still in a Chromium profile's files
+  meshpeers history --store ~/.config/chromium
+  # One peer's versions, as JSON
+  meshpeers history 3f2a9c1e --store ~/.config/chromium --json";
+    pub const RECOVER: &str = "\
+Examples:
+  # Back up every deleted peer (and a deleted key record), then merge it back
+  meshpeers recover --deleted --store ~/.config/chromium -o deleted.json
+  meshpeers import deleted.json --store ~/.config/chromium
+  # The namespace as it stood yesterday morning
+  meshpeers recover --as-of 2026-12-03T08:00:00Z --store ~/.config/chromium -o then.json";
+    pub const REPAIR: &str = "\
+Examples:
+  # What repair would fix, writing nothing
+  meshpeers repair --store dump.json --dry-run
+  # Fix, clear ended blacklists and shorten IP addresses
+  meshpeers repair --store dump.json --clear-expired --anonymize-ips";
+    pub const COMPLETIONS: &str = "\
+Examples:
+  # Bash completions for this user
+  meshpeers completions bash
+  # Zsh completions
+  meshpeers completions zsh";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The example lines of a help text: the lines after `Examples:` that run meshpeers.
+    fn example_lines(help: &str) -> Vec<String> {
+        help.lines()
+            .skip_while(|l| *l != "Examples:")
+            .map(str::trim)
+            .take_while(|l| !l.is_empty())
+            .filter(|l| l.starts_with("meshpeers "))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn every_command_has_examples_that_parse() {
+        let top = Cli::command();
+        let mut seen = 0;
+        let commands = std::iter::once(&top).chain(top.get_subcommands());
+        for cmd in commands {
+            let help = cmd
+                .get_after_help()
+                .unwrap_or_else(|| panic!("{} has no examples", cmd.get_name()))
+                .to_string();
+            let lines = example_lines(&help);
+            let own = format!("meshpeers {} ", cmd.get_name());
+            let mine = lines
+                .iter()
+                .filter(|l| format!("{l} ").starts_with(&own))
+                .count();
+            assert!(
+                mine >= 2 || (cmd.get_name() == "meshpeers" && lines.len() >= 2),
+                "{}: {lines:?}",
+                cmd.get_name()
+            );
+            for line in lines {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                if let Err(e) = Cli::try_parse_from(&words) {
+                    panic!("{line}: {e}");
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen >= 2 * 22, "{seen} examples");
+    }
 }
