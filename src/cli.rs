@@ -542,6 +542,11 @@ pub struct CleanupArgs {
           value_parser = crate::time::parse_duration)]
     pub low_quality_age: f64,
 
+    /// Print, for this one peer (an id or a unique prefix), every test the strategy makes
+    /// and its outcome, and write nothing.
+    #[arg(long, value_name = "PEER")]
+    pub explain: Option<String>,
+
     #[command(flatten)]
     pub write: WriteArgs,
 }
@@ -1053,7 +1058,9 @@ Examples:
   # Remove peers unseen for 14 days from a closed browser's profile
   meshpeers cleanup --store ~/.config/chromium --strategy age --max-age 14d
   # Keep the 50 most recently seen peers, without asking
-  meshpeers cleanup --store dump.json --strategy lru --keep 50 --yes";
+  meshpeers cleanup --store dump.json --strategy lru --keep 50 --yes
+  # Why hybrid would remove (or keep) one peer
+  meshpeers cleanup --store dump.json --strategy hybrid --explain 3f2a9c1e";
     pub const REMOVE: &str = "\
 Examples:
   # Remove one peer (a backup of the namespace is written first)

@@ -4,7 +4,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::js::number;
-use crate::peers::cleanup::{Fact, Rule};
+use crate::peers::cleanup::{Check, Fact, Rule};
 use crate::peers::plan::{Action, ActionKind, PlanRule, Reason};
 use crate::settings::Settings;
 use crate::store::Store;
@@ -49,6 +49,87 @@ pub fn reason(r: &Reason) -> String {
     match r {
         Reason::Text(t) => t.clone(),
         Reason::Cleanup(facts) => facts.iter().map(fact).collect::<Vec<_>>().join("; "),
+    }
+}
+
+/// One test of `cleanup --explain` in words: the rule and its outcome for the peer.
+pub fn check(c: &Check) -> String {
+    let n = |x: f64| number::to_string(x);
+    match c {
+        Check::Removed { rule, rules, facts } => {
+            let also: Vec<&str> = rules
+                .iter()
+                .filter(|r| *r != rule)
+                .map(|r| r.as_str())
+                .collect();
+            format!(
+                "removed by {}{}: {}",
+                rule.as_str(),
+                if also.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (also meets {})", also.join(", "))
+                },
+                facts.iter().map(fact).collect::<Vec<_>>().join("; ")
+            )
+        }
+        Check::Blacklisted { left } => format!(
+            "kept: blacklisted for another {}, and this strategy leaves blacklisted peers out",
+            duration_short(*left)
+        ),
+        Check::Recent { rule, age, max_age } => format!(
+            "{}: no, last seen {} ago (not more than {})",
+            rule.as_str(),
+            duration_short(*age),
+            duration(*max_age)
+        ),
+        Check::FewFailures { attempts, max } => format!(
+            "failed-reconnections: no, {} failed attempts (fewer than {})",
+            n(*attempts),
+            n(*max)
+        ),
+        Check::StillBlacklisted {
+            attempts,
+            max,
+            left,
+        } => format!(
+            "failed-reconnections: no, {} failed attempts (at least {}) but blacklisted for another {}",
+            n(*attempts),
+            n(*max),
+            duration_short(*left)
+        ),
+        Check::Connected { successful } => {
+            format!("never-connected: no, successfulConnections {successful}")
+        }
+        Check::GoodQuality { quality, below } => {
+            format!(
+                "low-quality: no, quality {} (not below {})",
+                n(*quality),
+                n(*below)
+            )
+        }
+        Check::KeptByLru { max } => format!(
+            "lru: no, more than {max} index entries were left and it is not among the least recently seen that go"
+        ),
+        Check::UnderCap { max } => {
+            format!("lru: no, at most {max} index entries are left, so the LRU step removes none")
+        }
+        Check::Recently { keep } => format!("lru: no, among the {keep} most recently seen"),
+        Check::NotLowest {
+            quality,
+            target,
+            of,
+        } => {
+            if of <= target {
+                format!("quality: no, {of} peers, not more than the {target} kept")
+            } else {
+                format!(
+                    "quality: no, quality {} is not among the {} lowest of {of}",
+                    n(*quality),
+                    of - target
+                )
+            }
+        }
     }
 }
 

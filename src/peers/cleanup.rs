@@ -391,6 +391,136 @@ fn failing(p: &Peer, max_failures: f64, now: f64) -> Option<Fact> {
     })
 }
 
+/// One test a strategy makes of a peer, as `cleanup --explain` reports it. Ages and durations
+/// are in milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check {
+    /// The plan removes the peer: the rule it names, every rule it meets, and why.
+    Removed {
+        rule: Rule,
+        rules: Vec<Rule>,
+        facts: Vec<Fact>,
+    },
+    /// Blacklisted for another `left`: every strategy but `stale` leaves it out.
+    Blacklisted { left: f64 },
+    /// Seen `age` ago, not more than `max_age` (`rule`'s limit).
+    Recent { rule: Rule, age: f64, max_age: f64 },
+    /// Fewer failed reconnection attempts than `max`.
+    FewFailures { attempts: f64, max: f64 },
+    /// Enough failures, but blacklisted for another `left`.
+    StillBlacklisted { attempts: f64, max: f64, left: f64 },
+    /// Has connected successfully (`successful` as stored).
+    Connected { successful: String },
+    /// A quality not below `below`.
+    GoodQuality { quality: f64, below: f64 },
+    /// The LRU step ran (more than `max` index entries were left) and kept it.
+    KeptByLru { max: usize },
+    /// The LRU step did not run: at most `max` index entries were left.
+    UnderCap { max: usize },
+    /// Among the `keep` most recently seen (`lru`).
+    Recently { keep: usize },
+    /// Not among the lowest-quality peers `quality` removes (`target` are kept of `of`).
+    NotLowest {
+        quality: f64,
+        target: usize,
+        of: usize,
+    },
+}
+
+/// Why `peer` goes or stays under `strategy`, given the plan's `removals`: the removal when
+/// it goes, else each test the strategy made and the value that passed it.
+pub fn explain(
+    peer: &Peer,
+    peers: &[Peer],
+    removals: &[Removal],
+    strategy: Strategy,
+    th: &Thresholds,
+    now: f64,
+) -> Vec<Check> {
+    if let Some(r) = removals.iter().find(|r| r.peer.id == peer.id) {
+        return vec![Check::Removed {
+            rule: r.rule,
+            rules: r.rules.clone(),
+            facts: r.facts.clone(),
+        }];
+    }
+    let blacklisted = peer.view.is_blacklisted(now);
+    let left = to_number(peer.view.blacklist_until.as_ref()) - now;
+    if blacklisted && strategy != Strategy::Stale {
+        return vec![Check::Blacklisted { left }];
+    }
+    let age = now - to_number(peer.view.last_seen.as_ref());
+    let recent = |rule, max_age| Check::Recent { rule, age, max_age };
+    let failures = || {
+        let attempts = to_number(peer.view.reconnection_attempts.as_ref());
+        if attempts
+            .partial_cmp(&th.max_failures)
+            .is_none_or(|o| o.is_lt())
+        {
+            Check::FewFailures {
+                attempts,
+                max: th.max_failures,
+            }
+        } else {
+            Check::StillBlacklisted {
+                attempts,
+                max: th.max_failures,
+                left,
+            }
+        }
+    };
+    let lru_step = || {
+        if removals.iter().any(|r| r.rule == Rule::Lru) {
+            Check::KeptByLru { max: th.max_peers }
+        } else {
+            Check::UnderCap { max: th.max_peers }
+        }
+    };
+    match strategy {
+        Strategy::Stale => vec![recent(Rule::Inactive, th.max_age), failures(), lru_step()],
+        Strategy::Age => vec![recent(Rule::Inactive, th.max_age)],
+        Strategy::Failures => vec![failures()],
+        Strategy::Lru => vec![Check::Recently {
+            keep: th.keep.unwrap_or(50),
+        }],
+        Strategy::Quality => {
+            let of = query::query(peers, now, &QueryOptions::default()).len();
+            vec![Check::NotLowest {
+                quality: score::quality(&peer.view).total,
+                target: th.target,
+                of,
+            }]
+        }
+        Strategy::Hybrid => {
+            let successful = member(
+                peer.view.connection_quality.as_ref(),
+                "successfulConnections",
+            );
+            let never = successful.is_none_or(|v| !truthy(Some(v)) && to_number(Some(v)) == 0.0);
+            let quality = score::quality(&peer.view).total;
+            vec![
+                recent(Rule::Inactive, th.max_age),
+                failures(),
+                match (never, successful) {
+                    (false, Some(v)) => Check::Connected {
+                        successful: v.to_string(),
+                    },
+                    _ => recent(Rule::NeverConnected, th.never_connected_age),
+                },
+                if quality < th.low_quality {
+                    recent(Rule::LowQuality, th.low_quality_age)
+                } else {
+                    Check::GoodQuality {
+                        quality,
+                        below: th.low_quality,
+                    }
+                },
+                lru_step(),
+            ]
+        }
+    }
+}
+
 /// The cleanup as a plan: the peers `strategy` removes, each with its rules and reason, and
 /// the index and metadata as the app leaves them (the app's cleanupStalePeers always stamps
 /// lastCleanup; the guide's strategies only remove peers, as removePeer does).

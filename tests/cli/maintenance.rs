@@ -270,3 +270,137 @@ fn a_store_from_stdin_plans_but_never_writes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be written"));
 }
+
+/// `cleanup --explain PEER` agrees with the plan for every peer under every strategy: removed
+/// exactly when the dry run removes it, with the plan's reason; kept ones name each test.
+#[test]
+fn cleanup_explain_agrees_with_the_plan_for_every_peer_and_writes_nothing() {
+    let store = repo().join("fixtures/example/store.json");
+    let before = fs::read(&store).unwrap();
+    let s = store.to_str().unwrap();
+    let ids: Vec<String> = {
+        let (code, out, err) = run(["list", "--include-blacklisted", "--json", "--store", s]);
+        assert_eq!(code, 0, "{err}");
+        let list: Value = serde_json::from_str(&out).unwrap();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["peerId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(ids.len() >= 8);
+    let mut kept_and_removed = (0, 0);
+    for strategy in ["stale", "age", "failures", "lru", "quality", "hybrid"] {
+        let base = ["--store", s, "--now", NOW, "--strategy", strategy, "--json"];
+        let (code, out, err) = run([
+            &["cleanup", "--dry-run", "--keep", "3", "--target", "4"],
+            &base[..],
+        ]
+        .concat());
+        assert_eq!(code, 0, "{err}");
+        let plan: Value = serde_json::from_str(&out).unwrap();
+        let reasons: BTreeMap<String, (String, String)> = plan["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let id = a["peerId"].as_str().unwrap().to_owned();
+                (
+                    id,
+                    (
+                        a["rule"].as_str().unwrap().to_owned(),
+                        a["reason"].as_str().unwrap().to_owned(),
+                    ),
+                )
+            })
+            .collect();
+        for id in &ids {
+            let (code, out, err) = run([
+                &[
+                    "cleanup",
+                    "--keep",
+                    "3",
+                    "--target",
+                    "4",
+                    "--explain",
+                    &id[..8],
+                ],
+                &base[..],
+            ]
+            .concat());
+            assert_eq!(code, 0, "{strategy} {id}: {err}");
+            let e: Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(e["peerId"], id.as_str());
+            assert_eq!(e["strategy"], strategy);
+            let checks: Vec<&str> = e["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect();
+            match reasons.get(id) {
+                Some((rule, reason)) => {
+                    kept_and_removed.1 += 1;
+                    assert_eq!(e["removed"], true, "{strategy} {id}");
+                    assert_eq!(checks.len(), 1);
+                    let head = format!("removed by {rule}");
+                    assert!(checks[0].starts_with(&head), "{strategy}: {checks:?}");
+                    assert!(
+                        checks[0].ends_with(&format!(": {reason}")),
+                        "{strategy}: {checks:?} vs {reason}"
+                    );
+                }
+                None => {
+                    kept_and_removed.0 += 1;
+                    assert_eq!(e["removed"], false, "{strategy} {id}");
+                    assert!(
+                        checks
+                            .iter()
+                            .all(|c| c.contains(": no, ") || c.starts_with("kept: blacklisted")),
+                        "{strategy}: {checks:?}"
+                    );
+                    let want = match strategy {
+                        "stale" => 3,
+                        "hybrid" if !checks[0].starts_with("kept: blacklisted") => 5,
+                        _ => 1,
+                    };
+                    assert_eq!(checks.len(), want, "{strategy}: {checks:?}");
+                }
+            }
+        }
+    }
+    assert!(
+        kept_and_removed.0 > 10 && kept_and_removed.1 > 10,
+        "{kept_and_removed:?}"
+    );
+    // A blacklisted peer: hybrid leaves it out; stale tests it.
+    let (_, out, _) = run([
+        "cleanup",
+        "--strategy",
+        "hybrid",
+        "--explain",
+        CHLOE,
+        "--store",
+        s,
+        "--now",
+        NOW,
+    ]);
+    assert!(
+        out.contains("under cleanup --strategy hybrid: kept"),
+        "{out}"
+    );
+    assert!(out.contains("kept: blacklisted for another 12h"), "{out}");
+    // In words, on stdout; an unknown peer is exit 1 naming it; nothing was written.
+    let (code, _, err) = run([
+        "cleanup",
+        "--explain",
+        "ffffffff",
+        "--store",
+        s,
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no peer ffffffff"), "{err}");
+    assert_eq!(fs::read(&store).unwrap(), before);
+}
