@@ -96,6 +96,14 @@ value_enum! {
     }
 }
 
+/// When to colour the output (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
 pub const EXIT_STATUS: &str = "\
 Exit status:
   0   success
@@ -124,7 +132,8 @@ Environment:
   MESHPEERS_PREFIX  the key prefix, as --prefix
   MESHPEERS_NOW     the current time, as --now
   MESHPEERS_ALLOW_REMOTE, MESHPEERS_BROWSER_TIMEOUT  as --allow-remote, --browser-timeout
-  NO_COLOR          no colour (meshpeers prints none anyway)";
+  NO_COLOR          no colour (as --color never) unless --color always
+  CLICOLOR_FORCE    colour also when piped (as --color always) unless NO_COLOR is set";
 
 /// Administer the peer store of a browser P2P mesh-chat app from outside the browser.
 ///
@@ -222,6 +231,17 @@ pub struct GlobalArgs {
     /// block reported. Read commands, `export` and `recover` run on it; writes never do.
     #[arg(long, global = true)]
     pub salvage: bool,
+
+    /// Colour: `auto` on a terminal only (not with `NO_COLOR` set, also with `CLICOLOR_FORCE`
+    /// when piped), `always`, or `never`. Store text is escaped before it is coloured.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorWhen,
 
     /// Force the store format instead of detecting it from the content.
     #[arg(

@@ -194,8 +194,14 @@ pub fn report(err: &anyhow::Error) -> u8 {
         return exit::SUCCESS;
     }
     // Messages can quote store content (origins, keys, ids): escape terminal controls.
+    let label = crate::output::color::paint(
+        "error:",
+        crate::output::color::Tone::Bad,
+        true,
+        crate::output::color::stderr(),
+    );
     eprintln!(
-        "meshpeers: error: {}",
+        "meshpeers: {label} {}",
         crate::output::escape_lines(&format!("{err:#}"))
     );
     if let Some(hint) = hint(err) {

@@ -65,17 +65,20 @@ pub fn run(settings: &Settings, args: &CandidatesArgs) -> Result<u8> {
     ]);
     for (i, r) in rows.iter().enumerate() {
         t.add_row([
-            (i + 1).to_string(),
-            output::cell(r.peer_id),
-            name(r.display_name),
-            format!(
-                "{}{}",
-                number(&r.score),
-                if r.app_score_nan { " *" } else { "" }
+            (i + 1).to_string().into(),
+            output::cell(r.peer_id).into(),
+            name(r.display_name).into(),
+            output::score_cell(
+                format!(
+                    "{}{}",
+                    number(&r.score),
+                    if r.app_score_nan { " *" } else { "" }
+                ),
+                r.score.as_f64(),
             ),
-            reconnection_sum(&r.parts),
-            number(&r.quality),
-            r.reason.clone(),
+            reconnection_sum(&r.parts).into(),
+            output::score_cell(number(&r.quality), r.quality.as_f64()),
+            r.reason.clone().into(),
         ]);
     }
     output::print(t)?;

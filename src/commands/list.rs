@@ -7,6 +7,7 @@ use crate::cli::ListArgs;
 use crate::error::exit;
 use crate::js::number;
 use crate::output;
+use crate::output::color::Tone;
 use crate::peers::export::PeerRow;
 use crate::peers::query::{self, QueryOptions};
 use crate::peers::{Namespace, secrets};
@@ -61,27 +62,31 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
             Some(other) => output::cell(&other.to_string()),
         };
         let blacklisted = if v.is_blacklisted(settings.now) {
-            settings.time(v.blacklist_until.as_ref())
+            // Red while it lasts, yellow in its last hour.
+            let left = crate::js::value::to_number(v.blacklist_until.as_ref()) - settings.now;
+            let tone = if left <= 3_600_000.0 {
+                Tone::Warn
+            } else {
+                Tone::Bad
+            };
+            output::tinted(settings.time(v.blacklist_until.as_ref()), Some(tone))
         } else {
-            "-".to_owned()
+            "-".into()
         };
         t.add_row([
-            output::cell(&h.peer.id),
-            text(v.display_name.as_ref()),
-            settings.time(v.last_seen.as_ref()),
-            settings.time(v.last_connected.as_ref()),
-            number::to_string(h.quality.total),
-            text(v.quality_field("connectionType")),
+            output::cell(&h.peer.id).into(),
+            text(v.display_name.as_ref()).into(),
+            settings.time(v.last_seen.as_ref()).into(),
+            settings.time(v.last_connected.as_ref()).into(),
+            output::score_cell(number::to_string(h.quality.total), Some(h.quality.total)),
+            text(v.quality_field("connectionType")).into(),
             v.quality_field("latency")
                 .filter(|l| !l.is_null())
-                .map_or("-".into(), |l| format!("{} ms", text(Some(l)))),
-            text(v.reconnection_attempts.as_ref()),
+                .map_or("-".into(), |l| format!("{} ms", text(Some(l))))
+                .into(),
+            text(v.reconnection_attempts.as_ref()).into(),
             blacklisted,
-            if v.has_secret() {
-                "yes".into()
-            } else {
-                "no".into()
-            },
+            if v.has_secret() { "yes" } else { "no" }.into(),
         ]);
     }
     output::print(t)?;

@@ -54,6 +54,7 @@ where
             return Ok(code);
         }
     };
+    crate::output::color::set(cli.global.color);
     let settings = Settings::from_args(&cli.global);
     match cli.command {
         Command::Locate(args) => locate::run(&settings, &args),

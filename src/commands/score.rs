@@ -83,17 +83,20 @@ pub fn run(settings: &Settings, args: &ScoreArgs) -> Result<u8> {
     ]);
     for r in &rows {
         t.add_row([
-            output::cell(&r.peer_id),
-            name(r.display_name.as_deref()),
-            number(&r.quality),
-            quality_sum(&r.quality_parts),
-            format!(
-                "{}{}",
-                number(&r.reconnection),
-                if r.app_score_nan { " *" } else { "" }
+            output::cell(&r.peer_id).into(),
+            name(r.display_name.as_deref()).into(),
+            output::score_cell(number(&r.quality), r.quality.as_f64()),
+            quality_sum(&r.quality_parts).into(),
+            output::score_cell(
+                format!(
+                    "{}{}",
+                    number(&r.reconnection),
+                    if r.app_score_nan { " *" } else { "" }
+                ),
+                r.reconnection.as_f64(),
             ),
-            reconnection_sum(&r.reconnection_parts),
-            r.reason.clone(),
+            reconnection_sum(&r.reconnection_parts).into(),
+            r.reason.clone().into(),
         ]);
     }
     output::print(t)?;

@@ -1,5 +1,6 @@
 //! Printing: tables for people, JSON for scripts, and escaping of text that came from a store.
 
+pub mod color;
 pub mod plan;
 
 use std::borrow::Cow;
@@ -88,7 +89,8 @@ pub fn note(text: &str) {
 
 /// A warning on stderr; store text escaped.
 pub fn warn(text: &str) {
-    eprintln!("meshpeers: warning: {}", escape_lines(text));
+    let label = color::paint("warning:", color::Tone::Warn, true, color::stderr());
+    eprintln!("meshpeers: {label} {}", escape_lines(text));
 }
 
 /// A table in the house style; it wraps to the terminal width only on a terminal.
@@ -104,8 +106,35 @@ where
     } else {
         ContentArrangement::Disabled
     });
+    let colour = color::stdout();
+    // The decision is ours (`--color` over `NO_COLOR`); crossterm would read NO_COLOR itself.
+    crossterm::style::Colored::set_ansi_color_disabled(!colour);
+    if colour {
+        t.enforce_styling();
+    } else {
+        // No styling, but still the terminal's width.
+        let width = t.width();
+        t.force_no_tty();
+        if let Some(w) = width {
+            t.set_width(w);
+        }
+    }
     t.set_header(headers);
     t
+}
+
+/// A score's cell, shaded by `color::score_tone`.
+pub fn score_cell(text: String, score: Option<f64>) -> comfy_table::Cell {
+    tinted(text, score.and_then(color::score_tone))
+}
+
+/// A table cell of `text` (already escaped), coloured `tone` when stdout gets colour.
+pub fn tinted(text: String, tone: Option<color::Tone>) -> comfy_table::Cell {
+    let cell = comfy_table::Cell::new(text);
+    match tone {
+        Some(t) => cell.fg(t.cell_color()),
+        None => cell,
+    }
 }
 
 /// A two-column table of labels and values, without a header.
@@ -123,11 +152,16 @@ pub fn kv_table(rows: &[(&str, String)]) -> Table {
 pub fn findings_table(findings: &[crate::peers::findings::Finding]) -> Table {
     let mut t = table(["SEVERITY", "CODE", "KEY", "MESSAGE"]);
     for f in findings {
+        let tone = match f.severity {
+            crate::peers::findings::Severity::Error => Some(color::Tone::Bad),
+            crate::peers::findings::Severity::Warning => Some(color::Tone::Warn),
+            crate::peers::findings::Severity::Info => None,
+        };
         t.add_row([
-            f.severity.name().to_owned(),
-            f.code.name().to_owned(),
-            cell(&f.key),
-            cell(&f.message),
+            tinted(f.severity.name().to_owned(), tone),
+            f.code.name().to_owned().into(),
+            cell(&f.key).into(),
+            cell(&f.message).into(),
         ]);
     }
     t

@@ -3,6 +3,7 @@
 use anyhow::Result;
 use serde::Serialize;
 
+use super::color::Tone;
 use crate::js::number;
 use crate::peers::cleanup::{Check, Fact, Rule};
 use crate::peers::plan::{Action, ActionKind, PlanRule, Reason};
@@ -229,12 +230,23 @@ pub fn print_report(settings: &Settings, store: &Store, r: &Report, done: &str) 
     if !r.actions.is_empty() {
         let mut t = super::table(["PEER", "NAME", "ACTION", "RULE", "WHY"]);
         for a in &r.actions {
+            let tone = match a.action {
+                ActionKind::Remove | ActionKind::Quarantine => Some(Tone::Bad),
+                ActionKind::Replace | ActionKind::Fix | ActionKind::ReEncrypt => Some(Tone::Warn),
+                ActionKind::Add | ActionKind::Unblacklist | ActionKind::CreateKey => {
+                    Some(Tone::Good)
+                }
+                ActionKind::Keep | ActionKind::Skip => None,
+            };
             t.add_row([
-                super::cell(&a.peer_id),
-                a.display_name.as_deref().map_or("-".into(), super::cell),
-                a.action.name().to_owned(),
-                a.rule.name().into_owned(),
-                super::cell(&a.reason),
+                super::cell(&a.peer_id).into(),
+                a.display_name
+                    .as_deref()
+                    .map_or("-".into(), super::cell)
+                    .into(),
+                super::tinted(a.action.name().to_owned(), tone),
+                a.rule.name().into_owned().into(),
+                super::cell(&a.reason).into(),
             ]);
         }
         super::print(t)?;

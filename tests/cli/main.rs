@@ -33,4 +33,5 @@ mod sqlite_bad;
 mod support;
 #[path = "../synth/mod.rs"]
 mod synth;
+mod terminal;
 pub mod webkit;
