@@ -320,6 +320,21 @@ impl Browser for Cdp {
                         break;
                     }
                 }
+                // Chromium answers before the tab is gone from its list: wait until it is, so
+                // that what runs next (a script, a test) sees the browser as it was.
+                while Instant::now() < deadline {
+                    let listed = self.call(None, "Target.getTargets", json!({}), what, true);
+                    let Ok(r) = listed else { break };
+                    let still = r["targetInfos"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|t| t["targetId"].as_str() == Some(tab.target.as_str()));
+                    if !still {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
             }
         }
     }
