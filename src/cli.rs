@@ -410,13 +410,18 @@ pub struct ShowArgs {
 }
 
 /// The app's getStorageStats and needsCleanup, plus the origin's real size against the
-/// browser quota.
+/// browser quota, and a picture of the store: the quota as a bar, histograms of quality
+/// (10-point buckets) and of last-seen age cut at 1, 3, 7, 14 and 30 days (the cleanup rules'
+/// ages marked), and how many peers each cleanup strategy would remove now (default
+/// thresholds, as `cleanup --strategy S --dry-run` says).
 ///
 /// JSON (`--json`): {peerCount, estimatedSizeBytes, estimatedSizeMB, maxPeers,
-/// utilizationPercent, lastCleanup, needsCleanup, originBytes, quotaBytes}: the app's figures
-/// with numbers where the app returns strings. peerCount counts the index; estimatedSizeBytes
-/// is 2 × the length of each indexed record; originBytes is 2 per UTF-16 unit of every key and
-/// value of the origin; quotaBytes is Chromium's 10 MiB per origin.
+/// utilizationPercent, lastCleanup, needsCleanup, originBytes, quotaBytes, spread}: the app's
+/// figures with numbers where the app returns strings. peerCount counts the index;
+/// estimatedSizeBytes is 2 × the length of each indexed record; originBytes is 2 per UTF-16
+/// unit of every key and value of the origin; quotaBytes is Chromium's 10 MiB per origin.
+/// spread is {peers, quality:[10 counts, 0-9 … 90-100], lastSeen:[{fromDays, toDays, peers}],
+/// cleanup:[{strategy, removes}]} over the readable peer records (blacklisted ones too).
 #[derive(Debug, Args)]
 #[command(after_help = examples::STATS)]
 pub struct StatsArgs {}

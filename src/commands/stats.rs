@@ -7,15 +7,27 @@ use crate::error::exit;
 use crate::js::number::to_fixed;
 use crate::output;
 use crate::peers::Namespace;
-use crate::peers::stats::storage_stats;
+use crate::peers::stats::{AGE_MARKS, Spread, spread, storage_stats};
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, _args: &StatsArgs) -> Result<u8> {
     let store = settings.open_store()?;
     let ns = Namespace::new(&store.area, &settings.prefix);
     let stats = storage_stats(&ns, settings.now);
+    let (peers, problems) = ns.load_peers();
+    super::warn_skipped(problems.len());
+    let spread = spread(&ns, &peers, settings.now);
     if settings.json {
-        output::print_json(&stats)?;
+        #[derive(serde::Serialize)]
+        struct Report<'a> {
+            #[serde(flatten)]
+            stats: &'a crate::peers::stats::StorageStats,
+            spread: &'a Spread,
+        }
+        output::print_json(&Report {
+            stats: &stats,
+            spread: &spread,
+        })?;
         return Ok(exit::SUCCESS);
     }
     let last_cleanup = settings.time(Some(&stats.last_cleanup).filter(|v| !v.is_null()));
@@ -59,5 +71,86 @@ pub fn run(settings: &Settings, _args: &StatsArgs) -> Result<u8> {
         ),
     ];
     output::print(output::kv_table(&rows))?;
+    output::print(format!(
+        "\nquota {} {}%",
+        bar(stats.origin_bytes as f64 / stats.quota_bytes as f64, BAR),
+        to_fixed(
+            stats.origin_bytes as f64 * 100.0 / stats.quota_bytes as f64,
+            2
+        )
+    ))?;
+    output::print(draw(&spread))?;
     Ok(exit::SUCCESS)
+}
+
+/// The width of a full bar.
+const BAR: usize = 30;
+
+/// A bar of `BAR` cells, `fraction` of them full (any non-zero part shows at least one).
+fn bar(fraction: f64, width: usize) -> String {
+    let f = if fraction.is_finite() {
+        fraction.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let mut full = (f * width as f64).round() as usize;
+    if f > 0.0 && full == 0 {
+        full = 1;
+    }
+    format!("{}{}", "█".repeat(full), "░".repeat(width - full))
+}
+
+/// The histograms and the cleanup counts, as text.
+fn draw(s: &Spread) -> String {
+    let most = |counts: &mut dyn Iterator<Item = usize>| counts.max().unwrap_or(0).max(1) as f64;
+    let mut out = String::new();
+    out.push_str(&format!("\nquality ({} peers)\n", s.peers));
+    let top = most(&mut s.quality.iter().copied());
+    for (i, n) in s.quality.iter().enumerate().rev() {
+        let label = if i == 9 {
+            "90-100".to_owned()
+        } else {
+            format!("{}-{}", i * 10, i * 10 + 9)
+        };
+        out.push_str(&format!(
+            "  {label:>6}  {} {n}\n",
+            bar(*n as f64 / top, BAR)
+        ));
+    }
+    out.push_str("\nlast seen\n");
+    let top = most(&mut s.last_seen.iter().map(|b| b.peers));
+    let rule = |days: f64| {
+        if days == 7.0 {
+            "  ← from 7d: hybrid never-connected"
+        } else if days == 14.0 {
+            "  ← from 14d: hybrid low-quality"
+        } else if days == 30.0 {
+            "  ← from 30d: inactive (stale, age, hybrid)"
+        } else {
+            ""
+        }
+    };
+    for b in &s.last_seen {
+        let label = match (b.from_days, b.to_days) {
+            (None, Some(to)) => format!("≤ {to}d"),
+            (Some(from), Some(to)) => format!("{from}-{to}d"),
+            (Some(from), None) => format!("> {from}d"),
+            (None, None) => "any".into(),
+        };
+        let mark = b.from_days.map_or("", rule);
+        out.push_str(&format!(
+            "  {label:>6}  {} {}{mark}\n",
+            bar(b.peers as f64 / top, BAR),
+            b.peers
+        ));
+    }
+    debug_assert_eq!(s.last_seen.len(), AGE_MARKS.len() + 1);
+    out.push_str("\ncleanup now would remove (default thresholds)\n");
+    let line: Vec<String> = s
+        .cleanup
+        .iter()
+        .map(|c| format!("{} {}", c.strategy, c.removes))
+        .collect();
+    out.push_str(&format!("  {}", line.join(" · ")));
+    out
 }

@@ -63,3 +63,95 @@ pub fn storage_stats(ns: &Namespace, now: f64) -> StorageStats {
         quota_bytes: QUOTA_BYTES,
     }
 }
+
+/// How the store is spread, for `stats` to draw: peers per 10-point quality bucket, per
+/// last-seen age between the cleanup thresholds, and how many each cleanup strategy would
+/// remove now with its default thresholds.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Spread {
+    /// Readable peer records.
+    pub peers: usize,
+    /// `quality[i]`: peers with a quality score in [10i, 10i+10) (the last bucket holds 100).
+    pub quality: [usize; 10],
+    pub last_seen: Vec<AgeBucket>,
+    pub cleanup: Vec<StrategyCount>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgeBucket {
+    /// Last seen more than `from_days` and at most `to_days` days ago (`None`: no bound).
+    pub from_days: Option<f64>,
+    pub to_days: Option<f64>,
+    pub peers: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StrategyCount {
+    pub strategy: &'static str,
+    pub removes: usize,
+}
+
+/// Where the last-seen histogram is cut, in days: the default ages of hybrid's rules (7 never
+/// connected, 14 low quality) and of inactivity (30), and 1 and 3 days for the recent end.
+pub const AGE_MARKS: [f64; 5] = [1.0, 3.0, 7.0, 14.0, 30.0];
+
+pub fn spread(ns: &Namespace, peers: &[super::Peer], now: f64) -> Spread {
+    use super::cleanup::{self, Strategy, Thresholds};
+    let mut quality = [0usize; 10];
+    for p in peers {
+        let q = super::score::quality(&p.view).total;
+        let i = if q.is_finite() {
+            (q / 10.0).floor().clamp(0.0, 9.0) as usize
+        } else {
+            0
+        };
+        quality[i] += 1;
+    }
+    let bounds: Vec<(Option<f64>, Option<f64>)> = std::iter::once(None)
+        .chain(AGE_MARKS.iter().copied().map(Some))
+        .zip(
+            AGE_MARKS
+                .iter()
+                .copied()
+                .map(Some)
+                .chain(std::iter::once(None)),
+        )
+        .collect();
+    let mut last_seen: Vec<AgeBucket> = bounds
+        .iter()
+        .map(|&(from_days, to_days)| AgeBucket {
+            from_days,
+            to_days,
+            peers: 0,
+        })
+        .collect();
+    for p in peers {
+        let days = (now - super::score::last_seen_key(&p.view)) / DAY_MS;
+        let i = AGE_MARKS.iter().filter(|&&m| days > m).count();
+        last_seen[i].peers += 1;
+    }
+    let th = Thresholds::default();
+    let cleanup = [
+        (Strategy::Stale, "stale"),
+        (Strategy::Age, "age"),
+        (Strategy::Failures, "failures"),
+        (Strategy::Lru, "lru"),
+        (Strategy::Quality, "quality"),
+        (Strategy::Hybrid, "hybrid"),
+    ]
+    .into_iter()
+    .map(|(s, name)| StrategyCount {
+        strategy: name,
+        removes: cleanup::plan(peers, ns.index_ids(), s, &th, now).len(),
+    })
+    .collect();
+    Spread {
+        peers: peers.len(),
+        quality,
+        last_seen,
+        cleanup,
+    }
+}

@@ -404,3 +404,63 @@ fn cleanup_explain_agrees_with_the_plan_for_every_peer_and_writes_nothing() {
     assert!(err.contains("no peer ffffffff"), "{err}");
     assert_eq!(fs::read(&store).unwrap(), before);
 }
+
+/// `stats --json`'s spread: the quality buckets of `score`, the last-seen buckets of `list`,
+/// and for each strategy the number of peers its dry run removes.
+#[test]
+fn stats_spread_counts_what_score_list_and_each_cleanup_dry_run_say() {
+    let store = repo().join("fixtures/example/store.json");
+    let s = store.to_str().unwrap();
+    let base = ["--store", s, "--now", NOW, "--json"];
+    let get = |args: &[&str]| -> Value {
+        let (code, out, err) = run([args, &base[..]].concat());
+        assert_eq!(code, 0, "{args:?}: {err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let stats = get(&["stats"]);
+    let spread = &stats["spread"];
+    assert_eq!(stats["peerCount"], 20, "the app's fields stay");
+    let scores = get(&["score"]);
+    let scores = scores.as_array().unwrap();
+    assert_eq!(spread["peers"], scores.len());
+    let mut quality = [0u64; 10];
+    for r in scores {
+        let q = r["quality"].as_f64().unwrap();
+        quality[((q / 10.0).floor() as usize).min(9)] += 1;
+    }
+    let got: Vec<u64> = spread["quality"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(got, quality);
+    let list = get(&["list", "--include-blacklisted"]);
+    let now: f64 = NOW.parse().unwrap();
+    let marks = [1.0, 3.0, 7.0, 14.0, 30.0];
+    let mut seen = [0u64; 6];
+    for p in list.as_array().unwrap() {
+        let days = (now - p["lastSeen"].as_f64().unwrap_or(0.0)) / 86_400_000.0;
+        seen[marks.iter().filter(|&&m| days > m).count()] += 1;
+    }
+    let buckets = spread["lastSeen"].as_array().unwrap();
+    let got: Vec<u64> = buckets
+        .iter()
+        .map(|b| b["peers"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, seen);
+    assert_eq!(buckets[0]["fromDays"], Value::Null);
+    assert_eq!(buckets[5]["fromDays"], 30.0);
+    let counts = spread["cleanup"].as_array().unwrap();
+    assert_eq!(counts.len(), 6);
+    for c in counts {
+        let strategy = c["strategy"].as_str().unwrap();
+        let plan = get(&["cleanup", "--dry-run", "--strategy", strategy]);
+        assert_eq!(
+            c["removes"],
+            plan["actions"].as_array().unwrap().len(),
+            "{strategy}"
+        );
+    }
+    assert!(counts.iter().any(|c| c["removes"].as_u64().unwrap() > 0));
+}
