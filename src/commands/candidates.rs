@@ -4,7 +4,7 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::score::{name, number, reconnection_sum};
+use super::score::{name, number, reconnection_cell, reconnection_sum};
 use crate::cli::CandidatesArgs;
 use crate::error::exit;
 use crate::js::number::to_json_value as json_num;
@@ -68,14 +68,7 @@ pub fn run(settings: &Settings, args: &CandidatesArgs) -> Result<u8> {
             (i + 1).to_string().into(),
             output::cell(r.peer_id).into(),
             name(r.display_name).into(),
-            output::score_cell(
-                format!(
-                    "{}{}",
-                    number(&r.score),
-                    if r.app_score_nan { " *" } else { "" }
-                ),
-                r.score.as_f64(),
-            ),
+            reconnection_cell(&r.score, r.app_score_nan),
             reconnection_sum(&r.parts).into(),
             output::score_cell(number(&r.quality), r.quality.as_f64()),
             r.reason.clone().into(),

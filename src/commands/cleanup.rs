@@ -34,41 +34,28 @@ fn explain(settings: &Settings, args: &CleanupArgs, wanted: &str) -> Result<u8> 
         ))
         .into());
     };
-    let th = thresholds(args);
-    let removals = cleanup::plan(
-        &peers,
-        ns.index_ids(),
-        args.strategy.into(),
-        &th,
-        settings.now,
-    );
-    let checks = cleanup::explain(
-        peer,
-        &peers,
-        &removals,
-        args.strategy.into(),
-        &th,
-        settings.now,
-    );
+    let (th, strategy) = (thresholds(args), args.strategy.into());
+    let removals = cleanup::plan(&peers, ns.index_ids(), strategy, &th, settings.now);
+    let checks = cleanup::explain(peer, &peers, &removals, strategy, &th, settings.now);
+    let name = strategy_name(args);
     let removed = matches!(checks.first(), Some(cleanup::Check::Removed { .. }));
     let lines: Vec<String> = checks.iter().map(output::plan::check).collect();
     if settings.json {
         output::print_json(&serde_json::json!({
             "peerId": id,
             "displayName": peer.view.display_name(),
-            "strategy": strategy_name(args),
+            "strategy": name,
             "removed": removed,
             "checks": lines,
         }))?;
     } else {
-        let name = peer
+        let shown = peer
             .view
             .display_name()
             .map_or_else(String::new, |n| format!(" ({})", output::escape(n)));
         output::print(format!(
-            "{}{name} under cleanup --strategy {}: {}",
+            "{}{shown} under cleanup --strategy {name}: {}",
             output::escape(&id),
-            strategy_name(args),
             if removed { "removed" } else { "kept" }
         ))?;
         for line in &lines {

@@ -87,14 +87,7 @@ pub fn run(settings: &Settings, args: &ScoreArgs) -> Result<u8> {
             name(r.display_name.as_deref()).into(),
             output::score_cell(number(&r.quality), r.quality.as_f64()),
             quality_sum(&r.quality_parts).into(),
-            output::score_cell(
-                format!(
-                    "{}{}",
-                    number(&r.reconnection),
-                    if r.app_score_nan { " *" } else { "" }
-                ),
-                r.reconnection.as_f64(),
-            ),
+            reconnection_cell(&r.reconnection, r.app_score_nan),
             reconnection_sum(&r.reconnection_parts).into(),
             r.reason.clone().into(),
         ]);
@@ -106,6 +99,12 @@ pub fn run(settings: &Settings, args: &ScoreArgs) -> Result<u8> {
         )?;
     }
     Ok(exit::SUCCESS)
+}
+
+/// A reconnection score's cell, shaded, with ` *` where the app computes NaN.
+pub fn reconnection_cell(score: &Value, app_nan: bool) -> comfy_table::Cell {
+    let mark = if app_nan { " *" } else { "" };
+    output::score_cell(format!("{}{mark}", number(score)), score.as_f64())
 }
 
 pub fn name(n: Option<&str>) -> String {
