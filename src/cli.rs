@@ -232,6 +232,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub salvage: bool,
 
+    /// On a terminal too: whole peer ids and cells, and every column (tables wider than the
+    /// terminal). Piped output is always so.
+    #[arg(long, global = true)]
+    pub wide: bool,
+
     /// Colour: `auto` on a terminal only (not with `NO_COLOR` set, also with `CLICOLOR_FORCE`
     /// when piped), `always`, or `never`. Store text is escaped before it is coloured.
     #[arg(

@@ -63,10 +63,11 @@ pub fn run(settings: &Settings, args: &CandidatesArgs) -> Result<u8> {
         "QUALITY",
         "REASON",
     ]);
+    let ids = super::shown_ids(&ns, []);
     for (i, r) in rows.iter().enumerate() {
         t.add_row([
             (i + 1).to_string().into(),
-            output::cell(r.peer_id).into(),
+            ids.show(r.peer_id).into(),
             name(r.display_name).into(),
             reconnection_cell(&r.score, r.app_score_nan),
             reconnection_sum(&r.parts).into(),
@@ -74,7 +75,7 @@ pub fn run(settings: &Settings, args: &CandidatesArgs) -> Result<u8> {
             r.reason.clone().into(),
         ]);
     }
-    output::print(t)?;
+    output::print_table(t, &[0, 1, 3, 5])?;
     output::print(format!(
         "{} from the {} best non-blacklisted peers by quality seen within {}",
         crate::words::count(rows.len(), "candidate"),

@@ -173,7 +173,7 @@ fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
             }
             t.add_row(row);
         }
-        output::print(format!("\nOrigins:\n{t}"))?;
+        output::print(format!("\nOrigins:\n{}", output::fit(t, &[1, 2, 3, 4])))?;
     }
     if !r.other_keys.is_empty() {
         let mut t = output::table(["KEY", "BYTES"]);
@@ -183,12 +183,15 @@ fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
                 output::bytes(k.bytes),
             ]);
         }
-        output::print(format!("\nOther keys of the origin (kept untouched):\n{t}"))?;
+        output::print(format!(
+            "\nOther keys of the origin (kept untouched):\n{}",
+            output::fit(t, &[1])
+        ))?;
     }
     if r.findings.is_empty() {
         output::print("\nNo findings.")?;
     } else {
-        let t = output::findings_table(&r.findings);
+        let t = output::fit(output::findings_table(&r.findings), &[0, 1]);
         output::print(format!("\nFindings:\n{t}"))?;
     }
     Ok(())

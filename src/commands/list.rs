@@ -54,6 +54,7 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
         "BLACKLISTED",
         "SECRET",
     ]);
+    let ids = super::shown_ids(&ns, []);
     for h in &hits {
         let v = &h.peer.view;
         let text = |x: Option<&Value>| match x {
@@ -74,7 +75,7 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
             "-".into()
         };
         t.add_row([
-            output::cell(&h.peer.id).into(),
+            ids.show(&h.peer.id).into(),
             text(v.display_name.as_ref()).into(),
             settings.time(v.last_seen.as_ref()).into(),
             settings.time(v.last_connected.as_ref()).into(),
@@ -89,7 +90,7 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
             if v.has_secret() { "yes" } else { "no" }.into(),
         ]);
     }
-    output::print(t)?;
+    output::print_table(t, &[0, 2, 3, 4, 5, 6, 7, 8, 9])?;
     let hidden = if opts.exclude_blacklisted {
         peers
             .iter()

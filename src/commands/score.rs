@@ -81,9 +81,10 @@ pub fn run(settings: &Settings, args: &ScoreArgs) -> Result<u8> {
         "= QUALITY×0.4+RECENCY+CONNECTIONS+RELIABILITY+PENALTY",
         "REASON",
     ]);
+    let ids = super::shown_ids(&ns, []);
     for r in &rows {
         t.add_row([
-            output::cell(&r.peer_id).into(),
+            ids.show(&r.peer_id).into(),
             name(r.display_name.as_deref()).into(),
             output::score_cell(number(&r.quality), r.quality.as_f64()),
             quality_sum(&r.quality_parts).into(),
@@ -92,7 +93,7 @@ pub fn run(settings: &Settings, args: &ScoreArgs) -> Result<u8> {
             r.reason.clone().into(),
         ]);
     }
-    output::print(t)?;
+    output::print_table(t, &[0, 2, 4])?;
     if rows.iter().any(|r| r.app_score_nan) {
         output::print(
             "* no reconnectionAttempts in the record: the app computes NaN here; meshpeers counts 0",

@@ -36,7 +36,7 @@ pub fn run(settings: &Settings, args: &ValidateArgs) -> Result<u8> {
         output::print_json(&report)?;
     } else {
         if !findings.is_empty() {
-            output::print(output::findings_table(&findings))?;
+            output::print_table(output::findings_table(&findings), &[0, 1])?;
         }
         output::print(format!(
             "{}: {}, {}, {} info",

@@ -123,6 +123,95 @@ where
     t
 }
 
+static WIDE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--wide`: whole ids and cells on a terminal too.
+pub fn set_wide(wide: bool) {
+    WIDE.store(wide, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether tables are fitted to the terminal: stdout is one and `--wide` was not given.
+/// Otherwise output stays stable for scripts: whole ids, no truncation, every column.
+pub fn fits_terminal() -> bool {
+    io::stdout().is_terminal() && !WIDE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Prints `t` fitted to the terminal when `fits_terminal`: one line per row (long cells cut
+/// with `…`), the `whole` columns (ids, numbers, times) never cut, and columns whose every
+/// cell is `-` left out. Otherwise as it is.
+pub fn print_table(t: Table, whole: &[usize]) -> Result<()> {
+    print(fit(t, whole))
+}
+
+/// `t` fitted as `print_table` prints it.
+pub fn fit(mut t: Table, whole: &[usize]) -> Table {
+    if fits_terminal() {
+        let columns = t.column_count();
+        let empty: Vec<bool> = (0..columns)
+            .map(|c| {
+                t.row_iter().next().is_some()
+                    && t.row_iter().all(|r| {
+                        r.cell_iter()
+                            .nth(c)
+                            .is_none_or(|cell| cell.content() == "-")
+                    })
+            })
+            .collect();
+        for (c, empty) in empty.into_iter().enumerate() {
+            if let Some(col) = t.column_mut(c) {
+                if empty {
+                    col.set_constraint(comfy_table::ColumnConstraint::Hidden);
+                } else if whole.contains(&c) {
+                    col.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+                }
+            }
+        }
+        t.set_truncation_indicator("…");
+        for row in t.row_iter_mut() {
+            row.max_height(1);
+        }
+    }
+    t
+}
+
+/// Peer ids as a table shows them: on a fitted terminal the shortest prefix of at least 8
+/// characters that no other id of the store shares (every command taking an id accepts it),
+/// else whole; escaped either way.
+pub struct Ids {
+    short: std::collections::HashMap<String, usize>,
+}
+
+impl Ids {
+    /// For the ids of a store (every one that a prefix must not match).
+    pub fn new<'a>(all: impl IntoIterator<Item = &'a str>) -> Ids {
+        let mut short = std::collections::HashMap::new();
+        if fits_terminal() {
+            let mut ids: Vec<Vec<char>> = all.into_iter().map(|i| i.chars().collect()).collect();
+            ids.sort();
+            ids.dedup();
+            let common =
+                |a: &[char], b: &[char]| a.iter().zip(b).take_while(|(x, y)| x == y).count();
+            for (i, id) in ids.iter().enumerate() {
+                let before = i.checked_sub(1).map_or(0, |j| common(&ids[j], id));
+                let after = ids.get(i + 1).map_or(0, |n| common(n, id));
+                let n = (before.max(after) + 1).max(8);
+                if n < id.len() {
+                    short.insert(id.iter().collect(), n);
+                }
+            }
+        }
+        Ids { short }
+    }
+
+    /// How `id` is shown.
+    pub fn show(&self, id: &str) -> String {
+        match self.short.get(id) {
+            Some(&n) => cell(&id.chars().take(n).collect::<String>()),
+            None => cell(id),
+        }
+    }
+}
+
 /// A score's cell, shaded by `color::score_tone`.
 pub fn score_cell(text: String, score: Option<f64>) -> comfy_table::Cell {
     tinted(text, score.and_then(color::score_tone))

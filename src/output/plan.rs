@@ -229,6 +229,8 @@ pub struct Report {
 pub fn print_report(settings: &Settings, store: &Store, r: &Report, done: &str) -> Result<()> {
     if !r.actions.is_empty() {
         let mut t = super::table(["PEER", "NAME", "ACTION", "RULE", "WHY"]);
+        let ns = crate::peers::Namespace::new(&store.area, &settings.prefix);
+        let ids = crate::commands::shown_ids(&ns, r.actions.iter().map(|a| a.peer_id.as_str()));
         for a in &r.actions {
             let tone = match a.action {
                 ActionKind::Remove | ActionKind::Quarantine => Some(Tone::Bad),
@@ -239,7 +241,7 @@ pub fn print_report(settings: &Settings, store: &Store, r: &Report, done: &str) 
                 ActionKind::Keep | ActionKind::Skip => None,
             };
             t.add_row([
-                super::cell(&a.peer_id).into(),
+                ids.show(&a.peer_id).into(),
                 a.display_name
                     .as_deref()
                     .map_or("-".into(), super::cell)
@@ -249,7 +251,7 @@ pub fn print_report(settings: &Settings, store: &Store, r: &Report, done: &str) 
                 super::cell(&a.reason).into(),
             ]);
         }
-        super::print(t)?;
+        super::print_table(t, &[0, 2, 3])?;
     }
     if r.dry_run && !r.actions.is_empty() {
         // One line per rule, in the order the rules first appear: `inactive 4 · failed 2`.
