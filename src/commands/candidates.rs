@@ -9,6 +9,7 @@ use crate::cli::CandidatesArgs;
 use crate::error::exit;
 use crate::js::number::to_json_value as json_num;
 use crate::output;
+use crate::output::Fit::{Cut, Spare, Whole};
 use crate::peers::Namespace;
 use crate::peers::query::{self, CandidateOptions};
 use crate::peers::score::ReconnectionParts;
@@ -75,7 +76,7 @@ pub fn run(settings: &Settings, args: &CandidatesArgs) -> Result<u8> {
             r.reason.clone().into(),
         ]);
     }
-    output::print_table(t, &[0, 1, 3, 5])?;
+    output::print_table(t, &[Whole, Whole, Cut, Whole, Spare(1), Whole, Cut])?;
     output::print(format!(
         "{} from the {} best non-blacklisted peers by quality seen within {}",
         crate::words::count(rows.len(), "candidate"),

@@ -81,12 +81,12 @@ pub fn run(settings: &Settings, _args: &InspectArgs) -> Result<u8> {
     if settings.json {
         output::print_json(&report)?;
     } else {
-        print_human(&report, settings)?;
+        print_human(&report, settings, &super::shown_ids(&ns, []))?;
     }
     Ok(exit::SUCCESS)
 }
 
-fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
+fn print_human(r: &InspectReport, settings: &Settings, ids: &output::Ids) -> Result<()> {
     let prefix = settings.prefix.as_str();
     let key = match &r.key_record {
         None => "none".to_owned(),
@@ -156,6 +156,11 @@ fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
         if modified {
             headers.push("LAST MODIFIED");
         }
+        // The origin's name may be cut; the counts and times never.
+        let fits: Vec<output::Fit> = std::iter::once(output::Fit::Cut)
+            .chain(std::iter::repeat(output::Fit::Whole))
+            .take(headers.len())
+            .collect();
         let mut t = output::table(headers);
         for o in &r.origins {
             let mut row = vec![
@@ -173,7 +178,7 @@ fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
             }
             t.add_row(row);
         }
-        output::print(format!("\nOrigins:\n{}", output::fit(t, &[1, 2, 3, 4])))?;
+        output::print(format!("\nOrigins:\n{}", output::fit(t, &fits)))?;
     }
     if !r.other_keys.is_empty() {
         let mut t = output::table(["KEY", "BYTES"]);
@@ -185,13 +190,13 @@ fn print_human(r: &InspectReport, settings: &Settings) -> Result<()> {
         }
         output::print(format!(
             "\nOther keys of the origin (kept untouched):\n{}",
-            output::fit(t, &[1])
+            output::fit(t, &[output::Fit::Cut, output::Fit::Whole])
         ))?;
     }
     if r.findings.is_empty() {
         output::print("\nNo findings.")?;
     } else {
-        let t = output::fit(output::findings_table(&r.findings), &[0, 1]);
+        let t = output::findings_table(&r.findings, ids, &settings.prefix);
         output::print(format!("\nFindings:\n{t}"))?;
     }
     Ok(())

@@ -7,6 +7,7 @@ use crate::cli::ListArgs;
 use crate::error::exit;
 use crate::js::number;
 use crate::output;
+use crate::output::Fit::{Cut, Spare, Whole};
 use crate::output::color::Tone;
 use crate::peers::export::PeerRow;
 use crate::peers::query::{self, QueryOptions};
@@ -90,7 +91,10 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
             if v.has_secret() { "yes" } else { "no" }.into(),
         ]);
     }
-    output::print_table(t, &[0, 2, 3, 4, 5, 6, 7, 8, 9])?;
+    output::print_table(
+        t,
+        &[Whole, Cut, Whole, Spare(4), Whole, Spare(2), Spare(3), Spare(5), Whole, Spare(1)],
+    )?;
     let hidden = if opts.exclude_blacklisted {
         peers
             .iter()

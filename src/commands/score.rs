@@ -8,6 +8,7 @@ use crate::cli::ScoreArgs;
 use crate::error::exit;
 use crate::js::number::{self, to_json_value as json_num};
 use crate::output;
+use crate::output::Fit::{Cut, Spare, Whole};
 use crate::peers::Namespace;
 use crate::peers::record::PeerView;
 use crate::peers::score::{self, QualityParts, ReconnectionParts};
@@ -93,7 +94,7 @@ pub fn run(settings: &Settings, args: &ScoreArgs) -> Result<u8> {
             r.reason.clone().into(),
         ]);
     }
-    output::print_table(t, &[0, 2, 4])?;
+    output::print_table(t, &[Whole, Cut, Whole, Spare(2), Whole, Spare(1), Cut])?;
     if rows.iter().any(|r| r.app_score_nan) {
         output::print(
             "* no reconnectionAttempts in the record: the app computes NaN here; meshpeers counts 0",

@@ -71,20 +71,28 @@ pub fn run(settings: &Settings, _args: &StatsArgs) -> Result<u8> {
         ),
     ];
     output::print(output::kv_table(&rows))?;
+    // Bars of `BAR` cells, narrower on a terminal too narrow for the longest line.
+    let width = output::terminal_width().map_or(BAR, |w| {
+        (usize::from(w).saturating_sub(LONGEST - BAR)).clamp(BAR_MIN, BAR)
+    });
     output::print(format!(
         "\nquota {} {}%",
-        bar(stats.origin_bytes as f64 / stats.quota_bytes as f64, BAR),
+        bar(stats.origin_bytes as f64 / stats.quota_bytes as f64, width),
         to_fixed(
             stats.origin_bytes as f64 * 100.0 / stats.quota_bytes as f64,
             2
         )
     ))?;
-    output::print(draw(&spread))?;
+    output::print(draw(&spread, width))?;
     Ok(exit::SUCCESS)
 }
 
 /// The width of a full bar.
 const BAR: usize = 30;
+/// The narrowest bar.
+const BAR_MIN: usize = 10;
+/// The longest line `draw` makes with bars of `BAR` (the 7-day mark with a 3-digit count).
+const LONGEST: usize = 10 + BAR + 4 + 30;
 
 /// A bar of `BAR` cells, `fraction` of them full (any non-zero part shows at least one).
 fn bar(fraction: f64, width: usize) -> String {
@@ -101,7 +109,7 @@ fn bar(fraction: f64, width: usize) -> String {
 }
 
 /// The histograms and the cleanup counts, as text.
-fn draw(s: &Spread) -> String {
+fn draw(s: &Spread, width: usize) -> String {
     let most = |counts: &mut dyn Iterator<Item = usize>| counts.max().unwrap_or(0).max(1) as f64;
     let mut out = String::new();
     out.push_str(&format!("\nquality ({} peers)\n", s.peers));
@@ -114,18 +122,18 @@ fn draw(s: &Spread) -> String {
         };
         out.push_str(&format!(
             "  {label:>6}  {} {n}\n",
-            bar(*n as f64 / top, BAR)
+            bar(*n as f64 / top, width)
         ));
     }
     out.push_str("\nlast seen\n");
     let top = most(&mut s.last_seen.iter().map(|b| b.peers));
     let rule = |days: f64| {
         if days == 7.0 {
-            "  ← from 7d: hybrid never-connected"
+            "  ← 7d: hybrid never-connected"
         } else if days == 14.0 {
-            "  ← from 14d: hybrid low-quality"
+            "  ← 14d: hybrid low-quality"
         } else if days == 30.0 {
-            "  ← from 30d: inactive (stale, age, hybrid)"
+            "  ← 30d: stale, age, hybrid"
         } else {
             ""
         }
@@ -140,7 +148,7 @@ fn draw(s: &Spread) -> String {
         let mark = b.from_days.map_or("", rule);
         out.push_str(&format!(
             "  {label:>6}  {} {}{mark}\n",
-            bar(b.peers as f64 / top, BAR),
+            bar(b.peers as f64 / top, width),
             b.peers
         ));
     }

@@ -36,7 +36,8 @@ pub fn run(settings: &Settings, args: &ValidateArgs) -> Result<u8> {
         output::print_json(&report)?;
     } else {
         if !findings.is_empty() {
-            output::print_table(output::findings_table(&findings), &[0, 1])?;
+            let ids = super::shown_ids(&ns, []);
+            output::print(output::findings_table(&findings, &ids, &settings.prefix))?;
         }
         output::print(format!(
             "{}: {}, {}, {} info",

@@ -1,10 +1,13 @@
 //! Printing: tables for people, JSON for scripts, and escaping of text that came from a store.
 
 pub mod color;
+mod fit;
 pub mod plan;
 
+pub use fit::{Fit, Ids, fit, print_table, set_wide, terminal_width};
+
 use std::borrow::Cow;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
 use anyhow::Result;
 use comfy_table::{ContentArrangement, Table, presets};
@@ -93,7 +96,7 @@ pub fn warn(text: &str) {
     eprintln!("meshpeers: {label} {}", escape_lines(text));
 }
 
-/// A table in the house style; it wraps to the terminal width only on a terminal.
+/// A table in the house style, as scripts get it; `fit` (`print_table`) fits it to a terminal.
 pub fn table<I, S>(headers: I) -> Table
 where
     I: IntoIterator<Item = S>,
@@ -101,11 +104,8 @@ where
 {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED);
-    t.set_content_arrangement(if io::stdout().is_terminal() {
-        ContentArrangement::Dynamic
-    } else {
-        ContentArrangement::Disabled
-    });
+    // Whole lines: `fit` arranges a table for the terminal.
+    t.set_content_arrangement(ContentArrangement::Disabled);
     let colour = color::stdout();
     // The decision is ours (`--color` over `NO_COLOR`); crossterm would read NO_COLOR itself.
     crossterm::style::Colored::set_ansi_color_disabled(!colour);
@@ -123,95 +123,6 @@ where
     t
 }
 
-static WIDE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// `--wide`: whole ids and cells on a terminal too.
-pub fn set_wide(wide: bool) {
-    WIDE.store(wide, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// Whether tables are fitted to the terminal: stdout is one and `--wide` was not given.
-/// Otherwise output stays stable for scripts: whole ids, no truncation, every column.
-pub fn fits_terminal() -> bool {
-    io::stdout().is_terminal() && !WIDE.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Prints `t` fitted to the terminal when `fits_terminal`: one line per row (long cells cut
-/// with `…`), the `whole` columns (ids, numbers, times) never cut, and columns whose every
-/// cell is `-` left out. Otherwise as it is.
-pub fn print_table(t: Table, whole: &[usize]) -> Result<()> {
-    print(fit(t, whole))
-}
-
-/// `t` fitted as `print_table` prints it.
-pub fn fit(mut t: Table, whole: &[usize]) -> Table {
-    if fits_terminal() {
-        let columns = t.column_count();
-        let empty: Vec<bool> = (0..columns)
-            .map(|c| {
-                t.row_iter().next().is_some()
-                    && t.row_iter().all(|r| {
-                        r.cell_iter()
-                            .nth(c)
-                            .is_none_or(|cell| cell.content() == "-")
-                    })
-            })
-            .collect();
-        for (c, empty) in empty.into_iter().enumerate() {
-            if let Some(col) = t.column_mut(c) {
-                if empty {
-                    col.set_constraint(comfy_table::ColumnConstraint::Hidden);
-                } else if whole.contains(&c) {
-                    col.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
-                }
-            }
-        }
-        t.set_truncation_indicator("…");
-        for row in t.row_iter_mut() {
-            row.max_height(1);
-        }
-    }
-    t
-}
-
-/// Peer ids as a table shows them: on a fitted terminal the shortest prefix of at least 8
-/// characters that no other id of the store shares (every command taking an id accepts it),
-/// else whole; escaped either way.
-pub struct Ids {
-    short: std::collections::HashMap<String, usize>,
-}
-
-impl Ids {
-    /// For the ids of a store (every one that a prefix must not match).
-    pub fn new<'a>(all: impl IntoIterator<Item = &'a str>) -> Ids {
-        let mut short = std::collections::HashMap::new();
-        if fits_terminal() {
-            let mut ids: Vec<Vec<char>> = all.into_iter().map(|i| i.chars().collect()).collect();
-            ids.sort();
-            ids.dedup();
-            let common =
-                |a: &[char], b: &[char]| a.iter().zip(b).take_while(|(x, y)| x == y).count();
-            for (i, id) in ids.iter().enumerate() {
-                let before = i.checked_sub(1).map_or(0, |j| common(&ids[j], id));
-                let after = ids.get(i + 1).map_or(0, |n| common(n, id));
-                let n = (before.max(after) + 1).max(8);
-                if n < id.len() {
-                    short.insert(id.iter().collect(), n);
-                }
-            }
-        }
-        Ids { short }
-    }
-
-    /// How `id` is shown.
-    pub fn show(&self, id: &str) -> String {
-        match self.short.get(id) {
-            Some(&n) => cell(&id.chars().take(n).collect::<String>()),
-            None => cell(id),
-        }
-    }
-}
-
 /// A score's cell, shaded by `color::score_tone`.
 pub fn score_cell(text: String, score: Option<f64>) -> comfy_table::Cell {
     tinted(text, score.and_then(color::score_tone))
@@ -226,7 +137,7 @@ pub fn tinted(text: String, tone: Option<color::Tone>) -> comfy_table::Cell {
     }
 }
 
-/// A two-column table of labels and values, without a header.
+/// A two-column table of labels and values, without a header; fitted.
 pub fn kv_table(rows: &[(&str, String)]) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::NOTHING);
@@ -234,11 +145,17 @@ pub fn kv_table(rows: &[(&str, String)]) -> Table {
     for (k, v) in rows {
         t.add_row([format!("{k}:"), v.clone()]);
     }
-    t
+    fit(t, &[Fit::Whole, Fit::Cut])
 }
 
-/// The findings of `inspect` and `validate`, one row each.
-pub fn findings_table(findings: &[crate::peers::findings::Finding]) -> Table {
+/// The findings of `inspect` and `validate`, one row each, fitted; peer ids in keys (under
+/// `prefix`) shown as `ids` shows them.
+pub fn findings_table(
+    findings: &[crate::peers::findings::Finding],
+    ids: &Ids,
+    prefix: &str,
+) -> Table {
+    let records = format!("{prefix}peer:");
     let mut t = table(["SEVERITY", "CODE", "KEY", "MESSAGE"]);
     for f in findings {
         let tone = match f.severity {
@@ -249,11 +166,15 @@ pub fn findings_table(findings: &[crate::peers::findings::Finding]) -> Table {
         t.add_row([
             tinted(f.severity.name().to_owned(), tone),
             f.code.name().to_owned().into(),
-            cell(&f.key).into(),
+            match f.key.strip_prefix(&records) {
+                Some(id) => format!("{}{}", escape(&records), ids.show(id)),
+                None => cell(&f.key),
+            }
+            .into(),
             cell(&f.message).into(),
         ]);
     }
-    t
+    fit(t, &[Fit::Whole, Fit::Whole, Fit::Cut, Fit::Cut])
 }
 
 /// Writes `value` as pretty JSON and a newline on stdout.

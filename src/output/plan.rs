@@ -3,6 +3,7 @@
 use anyhow::Result;
 use serde::Serialize;
 
+use super::Fit::{Cut, Whole};
 use super::color::Tone;
 use crate::js::number;
 use crate::peers::cleanup::{Check, Fact, Rule};
@@ -251,7 +252,7 @@ pub fn print_report(settings: &Settings, store: &Store, r: &Report, done: &str) 
                 super::cell(&a.reason).into(),
             ]);
         }
-        super::print_table(t, &[0, 2, 3])?;
+        super::print_table(t, &[Whole, Cut, Whole, Whole, Cut])?;
     }
     if r.dry_run && !r.actions.is_empty() {
         // One line per rule, in the order the rules first appear: `inactive 4 · failed 2`.

@@ -238,9 +238,9 @@ fn stats() {
         ≤ 1d  ██████████████████████████████ 8
         1-3d  ████████░░░░░░░░░░░░░░░░░░░░░░ 2
         3-7d  ███████████████░░░░░░░░░░░░░░░ 4
-       7-14d  ░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░ 0  ← from 7d: hybrid never-connected
-      14-30d  ███████████████░░░░░░░░░░░░░░░ 4  ← from 14d: hybrid low-quality
-       > 30d  ████████░░░░░░░░░░░░░░░░░░░░░░ 2  ← from 30d: inactive (stale, age, hybrid)
+       7-14d  ░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░ 0  ← 7d: hybrid never-connected
+      14-30d  ███████████████░░░░░░░░░░░░░░░ 4  ← 14d: hybrid low-quality
+       > 30d  ████████░░░░░░░░░░░░░░░░░░░░░░ 2  ← 30d: stale, age, hybrid
 
     cleanup now would remove (default thresholds)
       stale 5 · age 2 · failures 3 · lru 0 · quality 0 · hybrid 6
