@@ -7,6 +7,7 @@ use crate::backup::Backup;
 use crate::cli::DiffArgs;
 use crate::error::exit;
 use crate::output;
+use crate::output::Fit::{Cut, Whole};
 use crate::peers::diff::{self, Diff, FieldChange};
 use crate::settings::Settings;
 use crate::store::Area;
@@ -116,7 +117,7 @@ fn print_text(d: &Diff, a: &Side, b: &Side) -> Result<()> {
         ]);
     }
     if !(d.added.is_empty() && d.removed.is_empty() && d.changed.is_empty()) {
-        output::print(t)?;
+        output::print_table(t, &[Whole, Whole, Cut, Cut])?;
     }
     let keys: Vec<_> = d.keys.iter().chain(d.other_keys.iter().flatten()).collect();
     if !keys.is_empty() {
@@ -134,7 +135,7 @@ fn print_text(d: &Diff, a: &Side, b: &Side) -> Result<()> {
             };
             t.add_row([&output::cell(&k.key), k.change, &output::cell(&what)]);
         }
-        output::print(t)?;
+        output::print_table(t, &[Cut, Whole, Cut])?;
     }
     let other = d.keys.len() + d.other_keys.as_ref().map_or(0, Vec::len);
     output::print(format!(

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::cli::HistoryArgs;
 use crate::error::exit;
 use crate::output;
+use crate::output::Fit::{Cut, Spare, Whole};
 use crate::peers::history::{self, Row, State};
 use crate::settings::Settings;
 use crate::store::leveldb::raw::{Damage, Op};
@@ -114,7 +115,20 @@ pub fn run(settings: &Settings, args: &HistoryArgs) -> Result<u8> {
             r.file.clone(),
         ]);
     }
-    output::print(t)?;
+    output::print_table(
+        t,
+        &[
+            Whole,
+            Spare(3),
+            Cut,
+            Whole,
+            Whole,
+            Spare(1),
+            Spare(2),
+            Cut,
+            Spare(4),
+        ],
+    )?;
     let keys: std::collections::HashSet<&str> = rows.iter().map(|r| r.key.as_str()).collect();
     let live = rows.iter().filter(|r| r.state == State::Live).count();
     output::print(format!(

@@ -93,7 +93,18 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
     }
     output::print_table(
         t,
-        &[Whole, Cut, Whole, Spare(4), Whole, Spare(2), Spare(3), Spare(5), Whole, Spare(1)],
+        &[
+            Whole,
+            Cut,
+            Whole,
+            Spare(4),
+            Whole,
+            Spare(2),
+            Spare(3),
+            Spare(5),
+            Whole,
+            Spare(1),
+        ],
     )?;
     let hidden = if opts.exclude_blacklisted {
         peers

@@ -7,6 +7,7 @@ use anyhow::Result;
 use crate::cli::LocateArgs;
 use crate::error::{MeshError, exit};
 use crate::output;
+use crate::output::Fit::{Cut, Spare, Whole};
 use crate::settings::Settings;
 use crate::store::locate::{self, Located};
 
@@ -69,6 +70,8 @@ pub fn run(settings: &Settings, args: &LocateArgs) -> Result<u8> {
             output::cell(&f.store),
         ]);
     }
+    // The store path is what `--store` takes: never cut.
+    let t = output::fit(t, &[Whole, Spare(3), Cut, Whole, Spare(2), Spare(1), Whole]);
     output::print(format!("{t}\n{searched}"))?;
     Ok(exit::SUCCESS)
 }

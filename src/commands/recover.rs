@@ -131,7 +131,15 @@ pub fn run(settings: &Settings, args: &RecoverArgs) -> Result<u8> {
                 c.why.clone(),
             ]);
         }
-        output::print(t)?;
+        output::print_table(
+            t,
+            &[
+                output::Fit::Cut,
+                output::Fit::Whole,
+                output::Fit::Whole,
+                output::Fit::Cut,
+            ],
+        )?;
         output::print(format!(
             "wrote {} ({}) of {} to {out}; bring them back with `meshpeers import {out} --store STORE` (merge mode)",
             crate::words::count(chosen.len(), "key"),

@@ -6,6 +6,7 @@ use anyhow::Result;
 use crate::cli::SecretsArgs;
 use crate::error::exit;
 use crate::output;
+use crate::output::Fit;
 use crate::peers::{Namespace, secrets};
 use crate::settings::Settings;
 
@@ -25,9 +26,10 @@ pub fn run(settings: &Settings, args: &SecretsArgs) -> Result<u8> {
         headers.push("PLAINTEXT");
     }
     let mut t = output::table(headers);
+    let ids = super::shown_ids(&ns, []);
     for r in &rows {
         let mut row = vec![
-            output::cell(&r.peer_id),
+            ids.show(&r.peer_id),
             match (r.has_secret, r.plaintext_at_rest) {
                 (false, _) => "no".into(),
                 (true, true) => "yes (plaintext at rest!)".into(),
@@ -46,7 +48,9 @@ pub fn run(settings: &Settings, args: &SecretsArgs) -> Result<u8> {
         }
         t.add_row(row);
     }
-    output::print(t)?;
+    // The error after NO: may be cut; a revealed secret never.
+    let fits = [Fit::Whole, Fit::Whole, Fit::Cut, Fit::Whole];
+    output::print_table(t, &fits[..if args.reveal { 4 } else { 3 }])?;
     let with = rows.iter().filter(|r| r.has_secret).count();
     let bad = rows.iter().filter(|r| r.decrypts == Some(false)).count();
     output::print(format!(
