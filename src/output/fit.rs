@@ -36,6 +36,26 @@ pub fn terminal_width() -> Option<u16> {
         .filter(|&w| w > 0)
 }
 
+/// `text` with each line wider than the terminal wrapped at words, when output is fitted
+/// (tables already fit, so only prose is changed).
+pub fn wrap(text: &str) -> std::borrow::Cow<'_, str> {
+    let Some(width) = terminal_width() else {
+        return text.into();
+    };
+    let width = usize::from(width);
+    if text
+        .lines()
+        .all(|l| textwrap::core::display_width(l) <= width)
+    {
+        return text.into();
+    }
+    text.split('\n')
+        .map(|l| textwrap::fill(l, width))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .into()
+}
+
 /// How a column of a table is fitted to the terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fit {

@@ -181,11 +181,18 @@ pub fn findings_table(
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     // Serialise first: a write error then stays a plain io::Error (a closed pipe is success).
     let text = serde_json::to_string_pretty(value)?;
-    print(json_safe(&text))
+    write_line(&json_safe(&text))
 }
 
-/// Writes text and a newline on stdout.
+/// Writes text and a newline on stdout; on a fitted terminal, lines wider than it are
+/// wrapped at words.
 pub fn print(text: impl std::fmt::Display) -> Result<()> {
+    let text = text.to_string();
+    write_line(&fit::wrap(&text))
+}
+
+/// Writes `text` and a newline on stdout, as it is.
+fn write_line(text: &str) -> Result<()> {
     let mut out = io::stdout().lock();
     writeln!(out, "{text}")?;
     out.flush()?;

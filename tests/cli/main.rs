@@ -34,4 +34,5 @@ mod support;
 #[path = "../synth/mod.rs"]
 mod synth;
 mod terminal;
+mod tmux;
 pub mod webkit;
