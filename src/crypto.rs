@@ -44,6 +44,12 @@ impl Key {
 
     /// PBKDF2-HMAC-SHA256 of a passphrase.
     pub fn derive(passphrase: &[u8], salt: &[u8], iterations: u32) -> Key {
+        let _progress = (iterations >= 100_000).then(|| {
+            crate::output::progress::Progress::spinner(format!(
+                "deriving the key from the passphrase ({} PBKDF2 iterations)",
+                iterations
+            ))
+        });
         let mut k = Zeroizing::new([0u8; 32]);
         pbkdf2::pbkdf2_hmac::<sha2::Sha256>(passphrase, salt, iterations, k.as_mut());
         Key(k)

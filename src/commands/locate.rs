@@ -8,6 +8,7 @@ use crate::cli::LocateArgs;
 use crate::error::{MeshError, exit};
 use crate::output;
 use crate::output::Fit::{Cut, Spare, Whole};
+use crate::output::progress::Progress;
 use crate::settings::Settings;
 use crate::store::locate::{self, Located};
 
@@ -21,8 +22,12 @@ pub fn run(settings: &Settings, args: &LocateArgs) -> Result<u8> {
     }
     let candidates = locate::candidates(&root);
     let mut found: Vec<Located> = Vec::new();
+    let progress = Progress::items(candidates.len() as u64, "searching browser profiles");
     for c in &candidates {
-        match locate::examine(c, &settings.prefix) {
+        progress.say(format!("searching {} {}", c.browser, c.profile));
+        let examined = locate::examine(c, &settings.prefix);
+        progress.inc(1);
+        match examined {
             Ok(mut f) => found.append(&mut f),
             Err(e) => output::warn(&format!(
                 "{} ({} profile {}): skipped: {e:#}",
@@ -32,6 +37,7 @@ pub fn run(settings: &Settings, args: &LocateArgs) -> Result<u8> {
             )),
         }
     }
+    drop(progress);
     if settings.json {
         output::print_json(&found)?;
         return Ok(exit::SUCCESS);

@@ -3,6 +3,7 @@
 pub mod color;
 mod fit;
 pub mod plan;
+pub mod progress;
 
 pub use fit::{Fit, Ids, fit, print_table, set_wide, terminal_width};
 

@@ -48,6 +48,19 @@ impl Tmux {
     /// variable inherited: (exit status, the screen's lines with their escape sequences and
     /// wrapped lines joined, stderr).
     fn run(&self, width: u16, args: &[String], env: &[(&str, &str)]) -> (i32, Vec<String>, String) {
+        let (status, lines, err, _) = self.session(width, args, env, None);
+        (status, lines, err.unwrap())
+    }
+
+    /// As `run`, but with stderr on the terminal too when `watch` is given, and whether a line
+    /// holding it was on the screen while meshpeers ran.
+    fn session(
+        &self,
+        width: u16,
+        args: &[String],
+        env: &[(&str, &str)],
+        watch: Option<&str>,
+    ) -> (i32, Vec<String>, Option<String>, bool) {
         let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
         let mut line = String::from("env -u NO_COLOR -u CLICOLOR_FORCE TERM=xterm-256color");
         for (k, v) in env {
@@ -61,10 +74,10 @@ impl Tmux {
         }
         let err = self.dir.path("stderr");
         // The shell's last line, once meshpeers has exited and its output is on the screen.
-        line.push_str(&format!(
-            " 2>{}\nprintf '%s %s\\n' {END} $?\nexec sleep 60\n",
-            quote(err.to_str().unwrap())
-        ));
+        if watch.is_none() {
+            line.push_str(&format!(" 2>{}", quote(err.to_str().unwrap())));
+        }
+        line.push_str(&format!("\nprintf '%s %s\\n' {END} $?\nexec sleep 60\n"));
         let script = self.dir.write("run.sh", line);
         let _ = self.tmux().arg("kill-server").output();
         let ok = self
@@ -83,6 +96,7 @@ impl Tmux {
             .unwrap();
         assert!(ok.success());
         let start = Instant::now();
+        let mut seen = false;
         loop {
             let out = self
                 .tmux()
@@ -94,17 +108,26 @@ impl Tmux {
                 .lines()
                 .map(str::to_owned)
                 .collect();
-            if let Some(end) = lines.iter().rposition(|l| l.starts_with(END)) {
+            let end = lines.iter().rposition(|l| l.starts_with(END));
+            if let Some(w) = watch {
+                seen |= lines[..end.unwrap_or(lines.len())]
+                    .iter()
+                    .any(|l| l.contains(w));
+            }
+            if let Some(end) = end {
                 let status = lines[end][END.len() + 1..].trim().parse().unwrap();
                 lines.truncate(end);
                 let _ = self.tmux().arg("kill-server").output();
-                return (status, lines, std::fs::read_to_string(err).unwrap());
+                let err = watch
+                    .is_none()
+                    .then(|| std::fs::read_to_string(&err).unwrap());
+                return (status, lines, err, seen);
             }
             if start.elapsed() > Duration::from_secs(60) {
                 let _ = self.tmux().arg("kill-server").output();
                 panic!("meshpeers did not finish in tmux:\n{}", lines.join("\n"));
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(if watch.is_some() { 10 } else { 50 }));
         }
     }
 }
@@ -385,4 +408,72 @@ fn colour_on_a_terminal_and_none_with_no_color_or_never() {
     let (_, piped, _) = run(a(&[]));
     assert!(piped.starts_with('┌'), "{piped}");
     assert!(!no_color[0].starts_with('┌'));
+}
+
+#[test]
+fn progress_is_drawn_on_a_terminal_then_cleared_and_never_piped() {
+    let Some(tmux) = Tmux::new() else { return };
+    let Some((store, now)) = oracle_store() else {
+        return;
+    };
+    let env = TestEnv::new();
+    // More iterations until the derivation lasts long enough to be seen (a release build
+    // derives 100 000 in a few milliseconds, a debug build in a quarter of a second).
+    let mut iterations = 200_000u32;
+    loop {
+        let copy = env.copy(&store, &format!("store-{iterations}.json"));
+        let text = format!("deriving the key from the passphrase ({iterations} PBKDF2 iterations)");
+        let a = args(
+            &copy,
+            &now,
+            &[
+                "re-encrypt",
+                "--to",
+                "passphrase",
+                "--iterations",
+                &iterations.to_string(),
+            ],
+        );
+        let pass = [("MESHPEERS_NEW_PASSPHRASE", "correct horse")];
+        let (code, lines, _, seen) = tmux.session(100, &a, &pass, Some(&text));
+        assert_eq!(code, 0, "{lines:#?}");
+        let screen = lines.join("\n");
+        // Whatever was drawn is gone at the end: the spinner line is cleared, not left.
+        assert!(!screen.contains("deriving the key"), "{screen}");
+        assert!(screen.contains("re-encrypted 67 peers"), "{screen}");
+        if seen {
+            break;
+        }
+        assert!(
+            iterations < 10_000_000,
+            "the spinner never showed:\n{screen}"
+        );
+        iterations = (iterations * 8).min(10_000_000);
+    }
+    // Piped, stderr gets the warnings only: no spinner, no carriage return, no escape.
+    let copy = env.copy(&store, "piped.json");
+    let mut cmd = crate::support::meshpeers();
+    cmd.env("MESHPEERS_NEW_PASSPHRASE", "correct horse")
+        .args(args(
+            &copy,
+            &now,
+            &[
+                "re-encrypt",
+                "--to",
+                "passphrase",
+                "--iterations",
+                &iterations.to_string(),
+            ],
+        ));
+    let out = cmd.output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        !err.contains("deriving") && !err.contains('\r') && !err.contains('\u{1b}'),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: the app itself reads only a plain JWK"),
+        "{err}"
+    );
 }

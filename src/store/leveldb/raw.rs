@@ -13,6 +13,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+use crate::output::progress::Progress;
 use anyhow::{Context, Result};
 
 pub(super) const FOOTER_LEN: usize = 48;
@@ -268,7 +269,9 @@ pub fn scan(dir: &Path, select: &Select) -> Result<Scan> {
         .collect();
     names.sort();
     let mut scan = Scan::default();
+    let progress = Progress::items(names.len() as u64, format!("reading {}", dir.display()));
     for name in &names {
+        progress.inc(1);
         let path = dir.join(name);
         let file = match File::open(&path) {
             Ok(f) => f,

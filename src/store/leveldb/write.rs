@@ -13,6 +13,7 @@ use rusty_leveldb::{DB, LdbIterator, Options, WriteBatch};
 use super::meta::{Meta, chromium_time};
 use super::{ReadDb, encoding, load_origin, origin_prefix};
 use crate::error::MeshError;
+use crate::output::progress::Progress;
 use crate::store::lock::{self, Target};
 use crate::store::{Area, ChangeSet};
 
@@ -281,20 +282,25 @@ fn status_error(e: rusty_leveldb::Status, what: String) -> anyhow::Error {
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     fs::create_dir(to).with_context(|| format!("cannot create {}", to.display()))?;
     set_mode(to, 0o700)?;
+    let mut files = Vec::new();
     for e in fs::read_dir(from).with_context(|| format!("cannot list {}", from.display()))? {
         let e = e?;
-        if !e.file_type()?.is_file() {
-            continue;
+        if e.file_type()?.is_file() {
+            files.push((e.path(), e.file_name(), e.metadata()?.len()));
         }
-        let target = to.join(e.file_name());
-        let name = e.file_name();
+    }
+    let progress = Progress::bytes(
+        files.iter().map(|f| f.2).sum(),
+        format!("copying {}", from.display()),
+    );
+    for (path, name, len) in files {
+        let target = to.join(&name);
         let name = name.to_string_lossy();
         let table = name.ends_with(".ldb") || name.ends_with(".sst");
-        if table && fs::hard_link(e.path(), &target).is_ok() {
-            continue;
+        if !(table && fs::hard_link(&path, &target).is_ok()) {
+            fs::copy(&path, &target).with_context(|| format!("cannot copy {}", path.display()))?;
         }
-        fs::copy(e.path(), &target)
-            .with_context(|| format!("cannot copy {}", e.path().display()))?;
+        progress.inc(len);
     }
     Ok(())
 }
