@@ -583,14 +583,16 @@ pub struct CleanupArgs {
 
 /// Remove peers: their records and index entries (the app's removePeer), metadata updated.
 ///
-/// Ids must be exact. A backup of the namespace is written first.
+/// Each id is whole or a prefix of at least 4 characters that names one peer (as tables show
+/// ids on a terminal); an unknown or ambiguous one refuses the whole command. A backup of the
+/// namespace is written first.
 ///
 /// JSON (`--json`): {dryRun, actions:[{peerId, displayName, action, rule, reason}], backup,
 /// keys:{written, deleted}, warnings}.
 #[derive(Debug, Args)]
 #[command(after_help = examples::REMOVE)]
 pub struct RemoveArgs {
-    /// The peer ids.
+    /// The peer ids (or prefixes of at least 4 characters naming one peer each).
     #[arg(required = true)]
     pub ids: Vec<String>,
 
@@ -628,7 +630,7 @@ pub struct UnblacklistArgs {
     #[arg(long)]
     pub expired: bool,
 
-    /// These peers (exact ids).
+    /// These peers (ids, or prefixes of at least 4 characters naming one peer each).
     pub ids: Vec<String>,
 
     #[command(flatten)]

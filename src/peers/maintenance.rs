@@ -14,59 +14,29 @@ use crate::js::value::{to_number, truthy};
 use crate::time::duration_short;
 
 /// Removes the named peers as `removePeer` does: record and every index entry, metadata
-/// updated. Every id must be exact; an unknown one refuses the whole plan (with the ids it
-/// may have meant).
+/// updated. Each id is exact or a unique prefix (`resolve_ids`); an unknown or ambiguous one
+/// refuses the whole plan (with the ids it may have meant).
 pub fn remove(ns: &Namespace, ids: &[String], now: f64, location: &str) -> Result<Plan> {
     let indexed: HashSet<&str> = ns.index_ids().iter().map(String::as_str).collect();
-    let mut missing = Vec::new();
     let mut draft = Draft::new(ns);
     let mut actions = Vec::new();
-    let mut seen = HashSet::new();
-    for id in ids {
-        if !seen.insert(id.as_str()) {
-            continue;
-        }
-        let record = ns.area.get(&ns.peer_key(id));
+    for id in resolve_ids(ns, ids, location)? {
+        let record = ns.area.get(&ns.peer_key(&id));
         let state = match (record.is_some(), indexed.contains(id.as_str())) {
             (true, true) => "record and index entry",
             (true, false) => "record only (it was not in the index)",
-            (false, true) => "index entry only (the record was missing)",
-            (false, false) => {
-                missing.push(id.as_str());
-                continue;
-            }
+            // `resolve_ids` gives only ids with a record or an index entry.
+            (false, _) => "index entry only (the record was missing)",
         };
-        draft.remove_peer(id);
+        draft.remove_peer(&id);
         actions.push(Action {
-            peer_id: id.clone(),
             display_name: record.and_then(display_name),
+            peer_id: id,
             action: ActionKind::Remove,
             rule: PlanRule::Requested,
             rules: Vec::new(),
             reason: format!("named on the command line; removes its {state}").into(),
         });
-    }
-    if !missing.is_empty() {
-        let near: Vec<String> = missing
-            .iter()
-            .flat_map(|m| {
-                ns.records()
-                    .filter(|(id, _)| id.starts_with(m))
-                    .map(|(id, _)| id.to_string())
-                    .collect::<Vec<_>>()
-            })
-            .take(5)
-            .collect();
-        let hint = if near.is_empty() {
-            String::new()
-        } else {
-            format!(" (ids must be exact; did you mean {}?)", near.join(", "))
-        };
-        return Err(MeshError::Refused(format!(
-            "{location}: no peer {}{hint}; nothing was changed",
-            missing.join(", ")
-        ))
-        .into());
     }
     Ok(Plan::new(
         actions,
@@ -103,6 +73,89 @@ pub fn clear(ns: &Namespace) -> Plan {
     Plan::new(actions, draft.finish(MetadataRule::AsWritten, 0.0))
 }
 
+/// The shortest id prefix a writing command takes for a whole id.
+pub const PREFIX_MIN: usize = 4;
+
+/// The peers `wanted` names, each once, in order: an exact id (of a record or an index entry)
+/// or a prefix of at least `PREFIX_MIN` characters that starts exactly one of them (as tables
+/// on a terminal show ids). Refuses the whole list, so nothing is changed, when one names no
+/// peer or several.
+pub fn resolve_ids(ns: &Namespace, wanted: &[String], location: &str) -> Result<Vec<String>> {
+    let mut known: Vec<String> = ns
+        .records()
+        .map(|(id, _)| id.to_string())
+        .chain(ns.index_ids().iter().cloned())
+        .collect();
+    known.sort_unstable();
+    known.dedup();
+    let (mut ids, mut missing, mut ambiguous) = (Vec::new(), Vec::new(), Vec::new());
+    for w in wanted {
+        let starting: Vec<&String> = known.iter().filter(|k| k.starts_with(w.as_str())).collect();
+        let id = if known.binary_search(w).is_ok() {
+            w
+        } else if w.chars().count() < PREFIX_MIN {
+            missing.push((w.as_str(), starting));
+            continue;
+        } else {
+            match starting.as_slice() {
+                [one] => *one,
+                [] => {
+                    missing.push((w.as_str(), starting));
+                    continue;
+                }
+                many => {
+                    ambiguous.push(format!(
+                        "{w} names {} peers ({}{})",
+                        many.len(),
+                        many.iter()
+                            .take(5)
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        if many.len() > 5 { ", …" } else { "" }
+                    ));
+                    continue;
+                }
+            }
+        };
+        if !ids.contains(id) {
+            ids.push(id.clone());
+        }
+    }
+    if !ambiguous.is_empty() {
+        return Err(MeshError::Refused(format!(
+            "{location}: {}; give more of the id; nothing was changed",
+            ambiguous.join("; ")
+        ))
+        .into());
+    }
+    if !missing.is_empty() {
+        let near: Vec<&str> = missing
+            .iter()
+            .flat_map(|(_, starting)| starting.iter().map(|s| s.as_str()))
+            .take(5)
+            .collect();
+        let hint = if near.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (a prefix needs at least {PREFIX_MIN} characters; did you mean {}?)",
+                near.join(", ")
+            )
+        };
+        return Err(MeshError::Refused(format!(
+            "{location}: no peer {}{hint}; nothing was changed",
+            missing
+                .iter()
+                .map(|(w, _)| *w)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .into());
+    }
+    Ok(ids)
+}
+
 /// Lifts blacklists: with `expired`, every blacklist that has ended (the app's
 /// clearExpiredBlacklists), and the peers named in `ids` whatever their state. Only
 /// `blacklistUntil` (→ null) and `reconnectionAttempts` (→ 0) change, in place. Gives the plan
@@ -131,10 +184,10 @@ pub fn unblacklist(
             }
         }
     }
-    for id in ids {
+    for id in &resolve_ids(ns, ids, location)? {
         let Some(raw) = ns.area.get(&ns.peer_key(id)) else {
             return Err(MeshError::Refused(format!(
-                "{location}: no peer {id} (ids must be exact); nothing was changed"
+                "{location}: peer {id} is only in the index (it has no record to unblacklist); nothing was changed"
             ))
             .into());
         };

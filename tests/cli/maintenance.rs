@@ -86,13 +86,99 @@ fn remove_of_an_unknown_id_changes_nothing_and_suggests_the_full_id() {
     let store = env.copy(src, name);
     let s = store.display().to_string();
     let before = env.snapshot();
-    let (code, out, err) = run(["remove", DAVE, "76903246", "--store", &s]);
+    // A prefix shorter than 4 characters is never taken for an id, even when it is unique.
+    let (code, out, err) = run(["remove", DAVE, "7690", "769", "--store", &s]);
     assert_eq!(code, 1, "{err}");
     assert_eq!(out, "");
-    assert!(err.contains("no peer 76903246"), "{err}");
+    assert!(
+        err.contains("no peer 769 (a prefix needs at least 4 characters"),
+        "{err}"
+    );
     assert!(err.contains(&format!("did you mean {DAVE}")), "{err}");
     assert!(err.contains("nothing was changed"), "{err}");
+    let (code, _, err) = run(["remove", "zzzzzzzz", "--store", &s]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("no peer zzzzzzzz; nothing was changed"),
+        "{err}"
+    );
     assert_eq!(env.snapshot(), before);
+}
+
+/// Ids as a terminal shows them (the shortest unique prefix of at least 8 characters) work
+/// for the writing commands; a prefix that names two peers is refused, naming both.
+#[test]
+fn remove_and_unblacklist_take_a_unique_prefix_and_refuse_an_ambiguous_one() {
+    let env = TestEnv::new();
+    let (name, src) = &forms()[0];
+    let store = env.copy(src, name);
+    let s = store.display().to_string();
+    // A second peer whose id shares DAVE's first 13 characters.
+    let twin = format!("{}ffff-0000-0000-000000000000", &DAVE[..14]);
+    let mut m: serde_json::Map<String, Value> =
+        serde_json::from_str(&fs::read_to_string(&store).unwrap()).unwrap();
+    let record = m[&format!("mesh:peer:{DAVE}")]
+        .as_str()
+        .unwrap()
+        .replace(DAVE, &twin);
+    m.insert(format!("mesh:peer:{twin}"), record.into());
+    let mut ids = index(&local_storage(&store));
+    ids.push(twin.clone());
+    m.insert(
+        "mesh:peers:index".into(),
+        serde_json::to_string(&ids).unwrap().into(),
+    );
+    fs::write(&store, serde_json::to_string(&m).unwrap()).unwrap();
+    let before = env.snapshot();
+
+    let (code, _, err) = run(["remove", &DAVE[..8], "--store", &s]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("{} names 2 peers ({DAVE}, {twin})", &DAVE[..8])),
+        "{err}"
+    );
+    assert!(
+        err.contains("give more of the id; nothing was changed"),
+        "{err}"
+    );
+    let (code, _, err) = run(["unblacklist", &DAVE[..8], "--store", &s]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(env.snapshot(), before);
+
+    // One more character tells them apart: the plan names the whole id.
+    let plan = json([
+        "remove",
+        &DAVE[..15],
+        "--dry-run",
+        "--store",
+        &s,
+        "--now",
+        NOW,
+    ]);
+    let removed: Vec<&str> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["peerId"].as_str().unwrap())
+        .collect();
+    assert_eq!(removed, [DAVE]);
+    let plan = json([
+        "unblacklist",
+        &CHLOE[..8],
+        "--dry-run",
+        "--store",
+        &s,
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(plan["actions"][0]["peerId"], CHLOE);
+    assert_eq!(env.snapshot(), before);
+    let (code, _, err) = run(["remove", &twin[..15], "--store", &s, "--now", NOW]);
+    assert_eq!(code, 0, "{err}");
+    let after = local_storage(&store);
+    assert!(!after.contains_key(&format!("mesh:peer:{twin}")));
+    assert!(after.contains_key(&format!("mesh:peer:{DAVE}")));
+    assert!(!index(&after).contains(&twin));
 }
 
 #[test]

@@ -361,11 +361,11 @@ fn remove() {
 #[test]
 fn remove_an_unknown_peer() {
     let env = example();
-    cli_snapshot!(env, ["remove", "3bdbb8", "--store", "store.json"], @"
+    cli_snapshot!(env, ["remove", "3bd", "--store", "store.json"], @"
     exit: 1
     ----- stdout -----
     ----- stderr -----
-    meshpeers: error: store.json: no peer 3bdbb8 (ids must be exact; did you mean 3bdbb806-03b6-49cf-8058-085626ab2fdc?); nothing was changed
+    meshpeers: error: store.json: no peer 3bd (a prefix needs at least 4 characters; did you mean 3bdbb806-03b6-49cf-8058-085626ab2fdc?); nothing was changed
     ");
 }
 

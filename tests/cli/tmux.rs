@@ -299,6 +299,11 @@ fn fitted_tables_keep_to_80_and_120_columns_one_line_per_row() {
         let shown = json(args(&store, &now, &["show", short]));
         assert_eq!(shown["peerId"], id.as_str(), "show {short}");
     }
+    // And the writing commands: `remove` plans the whole id (a dry run writes nothing).
+    for (short, id) in row_ids(&lines, 10, 0).iter().zip(whole) {
+        let plan = json(args(&store, &now, &["remove", short, "--dry-run"]));
+        assert_eq!(plan["actions"][0]["peerId"], id.as_str(), "remove {short}");
+    }
     // Score at 80 leaves the reconnection parts out and says so; --wide keeps every column,
     // whole ids and longer lines (the terminal wraps them).
     let (_, _, err) = tmux.run(80, &args(&store, &now, &["score"]), &[]);
