@@ -98,11 +98,11 @@ pub fn print_table(t: Table, columns: &[Fit]) -> Result<()> {
     super::print(fit(t, columns))
 }
 
-/// `t` fitted to the terminal when `fits_terminal`, its columns treated as `columns` says;
-/// otherwise as it is. Columns left out for want of room are named in a note on stderr.
-pub fn fit(t: Table, columns: &[Fit]) -> Table {
+/// `t` as text: fitted to the terminal when `fits_terminal`, its columns treated as `columns`
+/// says, and no line ending in spaces; otherwise as it is. Columns left out for want of room are named in a note on stderr.
+pub fn fit(t: Table, columns: &[Fit]) -> String {
     let Some(width) = terminal_width() else {
-        return t;
+        return t.to_string();
     };
     let (t, left_out) = fit_to(t, columns, width, super::color::stdout());
     if !left_out.is_empty() {
@@ -111,7 +111,15 @@ pub fn fit(t: Table, columns: &[Fit]) -> Table {
             left_out.join(", ")
         ));
     }
-    t
+    trimmed(&t)
+}
+
+/// The lines of `t` without the padding after their last cell.
+fn trimmed(t: &Table) -> String {
+    t.lines()
+        .map(|l| l.trim_end().to_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `t` fitted to `width`; the headers of the columns left out for want of room.

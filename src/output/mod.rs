@@ -139,7 +139,7 @@ pub fn tinted(text: String, tone: Option<color::Tone>) -> comfy_table::Cell {
 }
 
 /// A two-column table of labels and values, without a header; fitted.
-pub fn kv_table(rows: &[(&str, String)]) -> Table {
+pub fn kv_table(rows: &[(&str, String)]) -> String {
     let mut t = Table::new();
     t.load_preset(presets::NOTHING);
     t.set_content_arrangement(ContentArrangement::Disabled);
@@ -155,7 +155,7 @@ pub fn findings_table(
     findings: &[crate::peers::findings::Finding],
     ids: &Ids,
     prefix: &str,
-) -> Table {
+) -> String {
     let records = format!("{prefix}peer:");
     let mut t = table(["SEVERITY", "CODE", "KEY", "MESSAGE"]);
     for f in findings {

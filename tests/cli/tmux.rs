@@ -482,3 +482,39 @@ fn progress_is_drawn_on_a_terminal_then_cleared_and_never_piped() {
         "{err}"
     );
 }
+
+/// The session on the README's first screen is what a 100-column terminal shows.
+#[test]
+fn the_readme_session_is_what_a_100_column_terminal_shows() {
+    let Some(tmux) = Tmux::new() else { return };
+    let readme = std::fs::read_to_string(crate::support::repo().join("README.md")).unwrap();
+    let block = readme
+        .split("```console\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("README has a console block");
+    let mut commands = 0;
+    let mut lines = block.lines().peekable();
+    while let Some(line) = lines.next() {
+        let command = line.strip_prefix("$ meshpeers ").expect("a command line");
+        let mut expected = Vec::new();
+        while let Some(l) = lines.next_if(|l| !l.starts_with("$ ")) {
+            expected.push(l.to_owned());
+        }
+        let mut a: Vec<String> = command.split_whitespace().map(str::to_owned).collect();
+        a.extend(["--color".into(), "never".into()]);
+        let dir = crate::support::repo();
+        let a: Vec<String> = a
+            .into_iter()
+            .map(|x| match x.strip_prefix("fixtures/") {
+                Some(rest) => dir.join("fixtures").join(rest).display().to_string(),
+                None => x,
+            })
+            .collect();
+        let (code, shown, err) = tmux.run(100, &a, &[]);
+        assert_eq!(code, 0, "{command}: {err}");
+        assert_eq!(shown, expected, "{command}");
+        commands += 1;
+    }
+    assert_eq!(commands, 2);
+}
