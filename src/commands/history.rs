@@ -81,16 +81,23 @@ pub fn run(settings: &Settings, args: &HistoryArgs) -> Result<u8> {
         "FILE",
     ]);
     let time = |ms: f64| settings.time(Some(&serde_json::Value::from(ms)));
+    // Record keys name their peer as tables do (a short unique id on a terminal), among every
+    // peer the history holds, deleted ones too.
+    let ids = output::Ids::new(rows.iter().filter_map(|r| r.peer_id.as_deref()));
     for r in &rows {
         let committed = match (r.time, r.time_exact) {
             (Some(t), true) => time(t),
             (Some(t), false) => format!("≤ {}", time(t)),
             (None, _) => "-".into(),
         };
-        let key = r
-            .key
-            .strip_prefix(settings.prefix.as_str())
-            .unwrap_or(&r.key);
+        let key = match &r.peer_id {
+            Some(id) => format!("peer:{}", ids.show(id)),
+            None => output::cell(
+                r.key
+                    .strip_prefix(settings.prefix.as_str())
+                    .unwrap_or(&r.key),
+            ),
+        };
         let name = match (&r.display_name, &r.detail) {
             (Some(n), _) => n.clone(),
             (None, Some(d)) => d.clone(),
@@ -99,7 +106,7 @@ pub fn run(settings: &Settings, args: &HistoryArgs) -> Result<u8> {
         t.add_row([
             r.seq.to_string(),
             committed,
-            output::cell(key),
+            key,
             match r.op {
                 Op::Put => "put".into(),
                 Op::Delete => "delete".into(),
@@ -117,10 +124,11 @@ pub fn run(settings: &Settings, args: &HistoryArgs) -> Result<u8> {
     }
     output::print_table(
         t,
+        // The key is short (a peer's shows its short id): whole; the name or detail is cut.
         &[
             Whole,
             Spare(3),
-            Cut,
+            Whole,
             Whole,
             Whole,
             Spare(1),
