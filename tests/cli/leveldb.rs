@@ -384,6 +384,42 @@ pub fn killed_run_env<S: AsRef<std::ffi::OsStr>>(
         .expect("strace runs")
 }
 
+/// How many `rename` calls the thread that makes the directory exchange (renameat2 with
+/// RENAME_EXCHANGE) makes before it, in a traced run of meshpeers with `args`: the number of
+/// the first rename after the exchange, less one. strace counts injections per syscall and
+/// per thread, and rusty-leveldb renames files in the work copy first (`LOG` to `LOG.old`, a
+/// new `CURRENT`) as many times as the profile's state asks, so a kill meant for the rename
+/// after the exchange is aimed with this on an identical copy.
+pub fn renames_before_exchange<S: AsRef<std::ffi::OsStr>>(args: &[S], trace: &Path) -> usize {
+    let out = std::process::Command::new("strace")
+        .args(["-f", "-e", "trace=rename,renameat2", "-o"])
+        .arg(trace)
+        .arg(assert_cmd::cargo::cargo_bin("meshpeers"))
+        .args(args)
+        .output()
+        .expect("strace runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(trace).unwrap();
+    // `TID  call(...)`: strace pads the thread id.
+    let calls: Vec<(&str, &str)> = text
+        .lines()
+        .filter_map(|l| l.split_once(' ').map(|(t, c)| (t, c.trim_start())))
+        .collect();
+    let (at, (tid, _)) = calls
+        .iter()
+        .enumerate()
+        .find(|(_, (_, call))| call.starts_with("renameat2(") && call.contains("RENAME_EXCHANGE"))
+        .unwrap_or_else(|| panic!("no exchange in the trace:\n{text}"));
+    calls[..at]
+        .iter()
+        .filter(|(t, call)| t == tid && call.starts_with("rename("))
+        .count()
+}
+
 /// strace can inject faults here, or the test says why not. Under `.ci/run` (which installs
 /// strace) a missing strace fails the test; a machine that forbids ptrace skips, loudly.
 pub fn strace() -> bool {
