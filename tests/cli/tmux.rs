@@ -16,6 +16,9 @@ use crate::support::{TestEnv, corpus, json, now_of, oracle, run};
 /// A tmux server of its own (socket and config in a scratch directory).
 struct Tmux {
     dir: TestEnv,
+    /// Sessions so far: each gets a server (socket) of its own, so one that is still
+    /// shutting down never meets the next.
+    sessions: std::cell::Cell<usize>,
 }
 
 impl Tmux {
@@ -32,13 +35,16 @@ impl Tmux {
             "tmux.conf",
             "set -g history-limit 100000\nset -g remain-on-exit on\nset -g status off\n",
         );
-        Some(Tmux { dir })
+        Some(Tmux {
+            dir,
+            sessions: Default::default(),
+        })
     }
 
     fn tmux(&self) -> Command {
         let mut c = Command::new("tmux");
         c.arg("-S")
-            .arg(self.dir.path("sock"))
+            .arg(self.dir.path(&format!("sock{}", self.sessions.get())))
             .arg("-f")
             .arg(self.dir.path("tmux.conf"));
         c
@@ -79,7 +85,7 @@ impl Tmux {
         }
         line.push_str(&format!("\nprintf '%s %s\\n' {END} $?\nexec sleep 60\n"));
         let script = self.dir.write("run.sh", line);
-        let _ = self.tmux().arg("kill-server").output();
+        self.sessions.set(self.sessions.get() + 1);
         let ok = self
             .tmux()
             .args([
@@ -92,9 +98,13 @@ impl Tmux {
                 "sh",
             ])
             .arg(&script)
-            .status()
+            .output()
             .unwrap();
-        assert!(ok.success());
+        assert!(
+            ok.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
         let start = Instant::now();
         let mut seen = false;
         loop {
