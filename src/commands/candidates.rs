@@ -64,7 +64,7 @@ pub fn run(settings: &Settings, args: &CandidatesArgs) -> Result<u8> {
         "QUALITY",
         "REASON",
     ]);
-    let ids = super::shown_ids(&ns, []);
+    let ids = output::Ids::of(&ns, []);
     for (i, r) in rows.iter().enumerate() {
         t.add_row([
             (i + 1).to_string().into(),

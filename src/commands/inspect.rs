@@ -81,7 +81,7 @@ pub fn run(settings: &Settings, _args: &InspectArgs) -> Result<u8> {
     if settings.json {
         output::print_json(&report)?;
     } else {
-        print_human(&report, settings, &super::shown_ids(&ns, []))?;
+        print_human(&report, settings, &output::Ids::of(&ns, []))?;
     }
     Ok(exit::SUCCESS)
 }

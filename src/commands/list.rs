@@ -55,7 +55,7 @@ pub fn run(settings: &Settings, args: &ListArgs) -> Result<u8> {
         "BLACKLISTED",
         "SECRET",
     ]);
-    let ids = super::shown_ids(&ns, []);
+    let ids = output::Ids::of(&ns, []);
     for h in &hits {
         let v = &h.peer.view;
         let text = |x: Option<&Value>| match x {

@@ -83,20 +83,6 @@ where
 }
 
 /// The record of `wanted`: an exact id, or a prefix that names exactly one record.
-/// How tables show the namespace's peer ids (and `extra` ones no longer in it).
-pub(crate) fn shown_ids<'s>(
-    ns: &Namespace,
-    extra: impl IntoIterator<Item = &'s str>,
-) -> crate::output::Ids {
-    let ids: Vec<String> = ns
-        .records()
-        .map(|(id, _)| id.to_string())
-        .chain(ns.index_ids().iter().cloned())
-        .chain(extra.into_iter().map(str::to_owned))
-        .collect();
-    crate::output::Ids::new(ids.iter().map(String::as_str))
-}
-
 pub(crate) fn find_record<'a>(
     ns: &Namespace<'a>,
     wanted: &str,

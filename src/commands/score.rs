@@ -82,7 +82,7 @@ pub fn run(settings: &Settings, args: &ScoreArgs) -> Result<u8> {
         "= QUALITY×0.4+RECENCY+CONNECTIONS+RELIABILITY+PENALTY",
         "REASON",
     ]);
-    let ids = super::shown_ids(&ns, []);
+    let ids = output::Ids::of(&ns, []);
     for r in &rows {
         t.add_row([
             ids.show(&r.peer_id).into(),

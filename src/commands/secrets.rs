@@ -26,7 +26,7 @@ pub fn run(settings: &Settings, args: &SecretsArgs) -> Result<u8> {
         headers.push("PLAINTEXT");
     }
     let mut t = output::table(headers);
-    let ids = super::shown_ids(&ns, []);
+    let ids = output::Ids::of(&ns, []);
     for r in &rows {
         let mut row = vec![
             ids.show(&r.peer_id),

@@ -36,7 +36,7 @@ pub fn run(settings: &Settings, args: &ValidateArgs) -> Result<u8> {
         output::print_json(&report)?;
     } else {
         if !findings.is_empty() {
-            let ids = super::shown_ids(&ns, []);
+            let ids = output::Ids::of(&ns, []);
             output::print(output::findings_table(&findings, &ids, &settings.prefix))?;
         }
         output::print(format!(

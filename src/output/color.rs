@@ -17,6 +17,9 @@ pub fn set(when: ColorWhen) {
         ColorWhen::Always => ColorChoice::Always,
         ColorWhen::Never => ColorChoice::Never,
     });
+    // The decision is ours (`--color` over `NO_COLOR`); comfy-table's crossterm would read
+    // NO_COLOR itself.
+    crossterm::style::Colored::set_ansi_color_disabled(!stdout());
 }
 
 /// Whether stdout gets colour.

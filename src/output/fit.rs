@@ -180,15 +180,16 @@ fn fit_to(mut t: Table, columns: &[Fit], width: u16, bold: bool) -> (Table, Vec<
             })
             .sum::<u32>()
     };
-    let mut spares: Vec<usize> = (0..count)
-        .filter(|&c| shown[c] && matches!(kind(c), Fit::Spare(_)))
+    // Lowest rank first; of equal ranks, the rightmost.
+    let mut spares: Vec<(u8, std::cmp::Reverse<usize>)> = (0..count)
+        .filter_map(|c| match kind(c) {
+            Fit::Spare(rank) if shown[c] => Some((rank, std::cmp::Reverse(c))),
+            _ => None,
+        })
         .collect();
-    spares.sort_by_key(|&c| match kind(c) {
-        Fit::Spare(rank) => (rank, usize::MAX - c),
-        _ => unreachable!(),
-    });
+    spares.sort_unstable();
     let mut left_out = Vec::new();
-    for c in spares {
+    for (_, std::cmp::Reverse(c)) in spares {
         if need(&shown) <= u32::from(width) {
             break;
         }
@@ -235,6 +236,13 @@ impl Ids {
     /// For the ids of a store (every one that a prefix must not match).
     pub fn new<'a>(all: impl IntoIterator<Item = &'a str>) -> Ids {
         Ids::with(all, fits_terminal())
+    }
+
+    /// For the peer ids `ns` knows, and `extra` ones no longer in it.
+    pub fn of<'s>(ns: &crate::peers::Namespace, extra: impl IntoIterator<Item = &'s str>) -> Ids {
+        let mut ids = ns.known_ids();
+        ids.extend(extra.into_iter().map(str::to_owned));
+        Ids::new(ids.iter().map(String::as_str))
     }
 
     fn with<'a>(all: impl IntoIterator<Item = &'a str>, shorten: bool) -> Ids {

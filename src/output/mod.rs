@@ -107,18 +107,11 @@ where
     t.load_preset(presets::UTF8_FULL_CONDENSED);
     // Whole lines: `fit` arranges a table for the terminal.
     t.set_content_arrangement(ContentArrangement::Disabled);
-    let colour = color::stdout();
-    // The decision is ours (`--color` over `NO_COLOR`); crossterm would read NO_COLOR itself.
-    crossterm::style::Colored::set_ansi_color_disabled(!colour);
-    if colour {
+    // Styled exactly when stdout gets colour (`color::set` told crossterm so too).
+    if color::stdout() {
         t.enforce_styling();
     } else {
-        // No styling, but still the terminal's width.
-        let width = t.width();
         t.force_no_tty();
-        if let Some(w) = width {
-            t.set_width(w);
-        }
     }
     t.set_header(headers);
     t

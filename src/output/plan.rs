@@ -231,7 +231,7 @@ pub fn print_report(settings: &Settings, store: &Store, r: &Report, done: &str) 
     if !r.actions.is_empty() {
         let mut t = super::table(["PEER", "NAME", "ACTION", "RULE", "WHY"]);
         let ns = crate::peers::Namespace::new(&store.area, &settings.prefix);
-        let ids = crate::commands::shown_ids(&ns, r.actions.iter().map(|a| a.peer_id.as_str()));
+        let ids = super::Ids::of(&ns, r.actions.iter().map(|a| a.peer_id.as_str()));
         for a in &r.actions {
             let tone = match a.action {
                 ActionKind::Remove | ActionKind::Quarantine => Some(Tone::Bad),

@@ -81,13 +81,7 @@ pub const PREFIX_MIN: usize = 4;
 /// on a terminal show ids). Refuses the whole list, so nothing is changed, when one names no
 /// peer or several.
 pub fn resolve_ids(ns: &Namespace, wanted: &[String], location: &str) -> Result<Vec<String>> {
-    let mut known: Vec<String> = ns
-        .records()
-        .map(|(id, _)| id.to_string())
-        .chain(ns.index_ids().iter().cloned())
-        .collect();
-    known.sort_unstable();
-    known.dedup();
+    let known = ns.known_ids();
     let (mut ids, mut missing, mut ambiguous) = (Vec::new(), Vec::new(), Vec::new());
     for w in wanted {
         let starting: Vec<&String> = known.iter().filter(|k| k.starts_with(w.as_str())).collect();

@@ -114,6 +114,18 @@ impl<'a> Namespace<'a> {
         records.into_iter()
     }
 
+    /// Every peer id the namespace knows, from its records and its index, sorted, each once.
+    pub fn known_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .records()
+            .map(|(id, _)| id.to_string())
+            .chain(self.index_ids().iter().cloned())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     /// The peers the app sees, in index order, and the index entries it cannot use.
     pub fn load_peers(&self) -> (Vec<Peer>, Vec<PeerProblem>) {
         let ids = self.index_ids();

@@ -432,23 +432,21 @@ fn progress_is_drawn_on_a_terminal_then_cleared_and_never_piped() {
         return;
     };
     let env = TestEnv::new();
+    let rotate = |copy: &Path, iterations: u32| {
+        let n = iterations.to_string();
+        args(
+            copy,
+            &now,
+            &["re-encrypt", "--to", "passphrase", "--iterations", &n],
+        )
+    };
     // More iterations until the derivation lasts long enough to be seen (a release build
     // derives 100 000 in a few milliseconds, a debug build in a quarter of a second).
     let mut iterations = 200_000u32;
     loop {
         let copy = env.copy(&store, &format!("store-{iterations}.json"));
         let text = format!("deriving the key from the passphrase ({iterations} PBKDF2 iterations)");
-        let a = args(
-            &copy,
-            &now,
-            &[
-                "re-encrypt",
-                "--to",
-                "passphrase",
-                "--iterations",
-                &iterations.to_string(),
-            ],
-        );
+        let a = rotate(&copy, iterations);
         let pass = [("MESHPEERS_NEW_PASSPHRASE", "correct horse")];
         let (code, lines, _, seen) = tmux.session(100, &a, &pass, Some(&text));
         assert_eq!(code, 0, "{lines:#?}");
@@ -469,17 +467,7 @@ fn progress_is_drawn_on_a_terminal_then_cleared_and_never_piped() {
     let copy = env.copy(&store, "piped.json");
     let mut cmd = crate::support::meshpeers();
     cmd.env("MESHPEERS_NEW_PASSPHRASE", "correct horse")
-        .args(args(
-            &copy,
-            &now,
-            &[
-                "re-encrypt",
-                "--to",
-                "passphrase",
-                "--iterations",
-                &iterations.to_string(),
-            ],
-        ));
+        .args(rotate(&copy, iterations));
     let out = cmd.output().unwrap();
     assert!(out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
